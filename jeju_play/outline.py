@@ -1,0 +1,91 @@
+"""A static outline of a playbook for `jeju-play show`: plays by phase, their tasks, and which are gates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+_TASK_KEYWORDS = {
+    "name", "when", "register", "loop", "loop_control", "vars", "tags", "become", "changed_when",
+    "failed_when", "ignore_errors", "no_log", "delegate_to", "run_once", "until", "retries", "delay",
+    "environment", "check_mode", "diff", "notify", "module_defaults", "any_errors_fatal", "args",
+    "with_items", "with_dict", "async", "poll", "throttle", "timeout",
+}
+GATE_MODULES = {"jeju.ops.gate", "gate"}
+_INCLUDES = {"ansible.builtin.include_tasks", "ansible.builtin.import_tasks", "include_tasks", "import_tasks"}
+_ROLES = {"ansible.builtin.include_role", "ansible.builtin.import_role", "include_role", "import_role"}
+
+
+@dataclass
+class Step:
+    name: str
+    module: str
+    gated: bool
+    depth: int = 0
+
+
+@dataclass
+class PlayOutline:
+    phase: str
+    name: str
+    steps: list[Step] = field(default_factory=list)
+
+
+def outline(playbook: Path, roles_dir: Path) -> list[PlayOutline]:
+    from jeju_play.run import phase_of
+
+    plays = yaml.safe_load(playbook.read_text(encoding="utf-8")) or []
+    result = []
+    for play in plays:
+        if not isinstance(play, dict) or "hosts" not in play:
+            continue
+        entry = PlayOutline(phase_of(str(play.get("name", ""))), str(play.get("name", "")))
+        for role in play.get("roles", []):
+            role_name = role if isinstance(role, str) else role.get("role", role.get("name", ""))
+            entry.steps += _role_steps(str(role_name), roles_dir, 0)
+        for key in ("pre_tasks", "tasks", "post_tasks"):
+            entry.steps += _steps(play.get(key) or [], playbook.parent, roles_dir, 0)
+        result.append(entry)
+    return result
+
+
+def _module(task: dict[str, Any]) -> str:
+    for key in task:
+        if key not in _TASK_KEYWORDS and key not in ("block", "rescue", "always"):
+            return str(key)
+    return "block" if "block" in task else "?"
+
+
+def _steps(tasks: list[Any], base: Path, roles_dir: Path, depth: int) -> list[Step]:
+    steps: list[Step] = []
+    for task in tasks:
+        if not isinstance(task, dict):
+            continue
+        if "block" in task:
+            steps += _steps(task["block"] + task.get("rescue", []) + task.get("always", []), base, roles_dir,
+                            depth)
+            continue
+        module = _module(task)
+        name = str(task.get("name", module))
+        steps.append(Step(name, module, module in GATE_MODULES, depth))
+        arg = task.get(module)
+        if module in _INCLUDES and isinstance(arg, str | dict) and "{{" not in str(arg):
+            file = arg if isinstance(arg, str) else arg.get("file", "")
+            path = base / file
+            if path.is_file():
+                steps += _steps(yaml.safe_load(path.read_text()) or [], path.parent, roles_dir, depth + 1)
+        elif module in _ROLES and isinstance(arg, dict):
+            steps += _role_steps(str(arg.get("name", "")), roles_dir, depth + 1,
+                                 str(arg.get("tasks_from", "main")))
+    return steps
+
+
+def _role_steps(role: str, roles_dir: Path, depth: int, tasks_from: str = "main") -> list[Step]:
+    short = role.split(".")[-1]
+    path = roles_dir / short / "tasks" / f"{tasks_from}.yml"
+    if not path.is_file():
+        return [Step(f"role {role}", "role", False, depth)]
+    return _steps(yaml.safe_load(path.read_text()) or [], path.parent, roles_dir, depth)
