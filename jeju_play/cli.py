@@ -15,13 +15,31 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+from typer import _click as click
+from typer.core import TyperGroup
 
 from jeju_play import catalog as catalog_mod
 from jeju_play import environments, record
 from jeju_play.errors import BadInput, ExitCode, JejuPlayError
 from jeju_play.paths import project_root
 
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+class _Group(TyperGroup):
+    """Turns our errors into their message and exit code, with no traceback, wherever the app is invoked."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except JejuPlayError as exc:
+            err.print(Text.assemble((f"{type(exc).__name__}: ", "bold red"), str(exc)))
+            raise typer.Exit(int(exc.exit_code)) from exc
+
+
 app = typer.Typer(
+    cls=_Group,
     name="jeju-play",
     help="Run the Jeju incident runbook as Ansible playbooks: `jeju-play <incident> -i <env>`. "
     "`jeju-play list` shows the incidents.",
@@ -37,9 +55,6 @@ app.add_typer(runs_app, name="runs")
 PLANNED_COMMANDS = {"lab", "drill", "serve", "audit", "freeze", "help", "version"}
 _EXTRA_VAR = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
 _RESERVED_VAR_PREFIXES = ("ansible_", "jeju_run_", "jeju_project_root", "jeju_gate_preapproved")
-
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
 
 
 def command_names() -> set[str]:
@@ -180,9 +195,6 @@ def _route(argv: list[str]) -> list[str]:
 def main() -> None:
     try:
         app(args=_route(sys.argv[1:]), prog_name="jeju-play")
-    except JejuPlayError as exc:
-        err.print(Text.assemble((f"{type(exc).__name__}: ", "bold red"), str(exc)))
-        sys.exit(int(exc.exit_code))
     except KeyboardInterrupt:
         err.print("Interrupted.")
         sys.exit(int(ExitCode.REFUSED))

@@ -84,7 +84,7 @@ def _steps(tasks: list[Any], base: Path, roles_dir: Path, depth: int) -> list[St
 
 
 def _role_steps(role: str, roles_dir: Path, depth: int, tasks_from: str = "main") -> list[Step]:
-    short = role.split(".")[-1]
+    short = role.rsplit(".", maxsplit=1)[-1]
     path = roles_dir / short / "tasks" / f"{tasks_from}.yml"
     if not path.is_file():
         return [Step(f"role {role}", "role", False, depth)]

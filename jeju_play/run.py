@@ -17,7 +17,7 @@ from jeju_play.environments import Environment
 from jeju_play.errors import ExitCode
 from jeju_play.gates import ApprovalPolicy, GateKeeper
 from jeju_play.paths import PACKAGE_DIR, collections_dir
-from jeju_play.record import PhaseResult, RunRecord, Scrubber, Summary, new_run_id, now_iso, operator
+from jeju_play.record import PhaseResult, RunRecord, Scrubber, Summary, new_run_id, now_iso
 from jeju_play.runbook import find_section
 from jeju_play.view import RunView
 
@@ -196,7 +196,7 @@ def _run_playbook(request: RunRequest, policy: ApprovalPolicy, view: RunView, si
         extravars=extravars,
         envvars=_envvars(gate_dir),
         cmdline=" ".join(cmdline) or None,
-        event_handler=lambda event: events.put(event) or True,
+        event_handler=lambda event: _enqueue(events, event),
         quiet=True,
         suppress_env_files=True,
     )
@@ -222,6 +222,11 @@ def _run_playbook(request: RunRequest, policy: ApprovalPolicy, view: RunView, si
     finally:
         view.stop()
     return int(runner.rc if runner.rc is not None else 1)
+
+
+def _enqueue(events: queue.Queue[dict[str, Any]], event: dict[str, Any]) -> bool:
+    events.put(event)
+    return True  # keep ansible-runner's own copy of the event too
 
 
 def _drain(events: queue.Queue[dict[str, Any]], sink: _EventSink) -> None:

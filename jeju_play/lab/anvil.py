@@ -27,8 +27,8 @@ def free_port() -> int:
 
 def rpc_call(url: str, method: str, params: list[object] | None = None, timeout: float = 2.0) -> object:
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback only
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})  # noqa: S310
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
         reply = json.loads(response.read())
     if "error" in reply:
         raise LabError(f"{method} on {url} failed: {reply['error']}")
@@ -68,15 +68,15 @@ class AnvilNode:
     def start(self, timeout: float = 10.0) -> AnvilNode:
         if not self.port:
             self.port = free_port()
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        log_file = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115
         try:
-            process = subprocess.Popen(  # noqa: S603 - fixed binary, our own arguments
-                self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True,
+            process = subprocess.Popen(
+                self.command(), stdout=log_file or subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True,
             )
         finally:
-            if log is not subprocess.DEVNULL:
-                log.close()
+            if log_file is not None:
+                log_file.close()
         self.pid = process.pid
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

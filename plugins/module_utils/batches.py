@@ -10,7 +10,12 @@ batched request): about log16(head) round trips, then one block read to name the
 from __future__ import annotations
 
 from ansible_collections.jeju.ops.plugins.module_utils.rpc import (
-    Call, RpcClient, RpcError, block_tag, check_chain_id, hex_int,
+    Call,
+    RpcClient,
+    RpcError,
+    block_tag,
+    check_chain_id,
+    hex_int,
 )
 
 FANOUT = 16

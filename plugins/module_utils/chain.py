@@ -7,7 +7,11 @@ import time
 
 from ansible_collections.jeju.ops.plugins.module_utils.common import ModuleFailure
 from ansible_collections.jeju.ops.plugins.module_utils.rpc import (
-    Call, CallError, RpcClient, check_chain_id, hex_int,
+    Call,
+    CallError,
+    RpcClient,
+    check_chain_id,
+    hex_int,
 )
 from ansible_collections.jeju.ops.plugins.module_utils.units import eth_text, to_eth, to_gwei, to_wei
 

@@ -9,10 +9,18 @@ from dataclasses import dataclass
 from ansible_collections.jeju.ops.plugins.module_utils.common import ModuleFailure
 from ansible_collections.jeju.ops.plugins.module_utils.ledger import Ledger
 from ansible_collections.jeju.ops.plugins.module_utils.rpc import (
-    Call, RpcClient, check_chain_id, hex_int,
+    Call,
+    RpcClient,
+    check_chain_id,
+    hex_int,
 )
 from ansible_collections.jeju.ops.plugins.module_utils.txs import (
-    SendRejected, address_of, eip1559_fees, send_raw, sign, wait_receipt,
+    SendRejected,
+    address_of,
+    eip1559_fees,
+    send_raw,
+    sign,
+    wait_receipt,
 )
 from ansible_collections.jeju.ops.plugins.module_utils.units import eth_text, to_eth
 

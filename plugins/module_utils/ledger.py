@@ -81,9 +81,10 @@ class Ledger:
         now = time.time() if now is None else now
         states: dict[str, dict] = {}
         for entry in self.entries():
-            if entry.get("chain_id") == chain_id and str(entry.get("from", "")).lower() == sender.lower():
+            if entry.get("chain_id") == chain_id:
                 states[entry["intent"]] = {**states.get(entry["intent"], {}), **entry}
         return sum(
             int(s["amount_wei"]) for s in states.values()
-            if s.get("state") in SPENT_STATES and now - float(s.get("prepared_ts", s["ts"])) < DAY_SECONDS
+            if s.get("state") in SPENT_STATES and str(s.get("from", "")).lower() == sender.lower()
+            and now - float(s.get("prepared_ts", s["ts"])) < DAY_SECONDS
         )

@@ -7,7 +7,13 @@ import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.jeju.ops.plugins.module_utils.rpc import Call, CallError, RpcClient, RpcError, redact_url
+from ansible_collections.jeju.ops.plugins.module_utils.rpc import (
+    Call,
+    CallError,
+    RpcClient,
+    RpcError,
+    redact_url,
+)
 
 DEFAULT_METHODS = [
     {"method": "eth_blockNumber", "params": []},

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import time
 
-from ansible_collections.jeju.ops.plugins.module_utils.rpc import Call, CallError, RpcClient, RpcError, hex_int
+from ansible_collections.jeju.ops.plugins.module_utils.rpc import (
+    Call,
+    CallError,
+    RpcClient,
+    RpcError,
+    hex_int,
+)
 
 DEFAULT_PRIORITY_WEI = 10**9  # 1 gwei when the node does not suggest one
 ALREADY_KNOWN = ("already known", "known transaction", "already imported")

@@ -75,7 +75,12 @@ rpc_round_trips: {description: HTTP requests made to the chain., returned: alway
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.jeju.ops.plugins.module_utils.chain import account_balances
-from ansible_collections.jeju.ops.plugins.module_utils.common import ModuleFailure, checksum, rpc_args, run_module
+from ansible_collections.jeju.ops.plugins.module_utils.common import (
+    ModuleFailure,
+    checksum,
+    rpc_args,
+    run_module,
+)
 
 ARGUMENT_SPEC = rpc_args(
     accounts=dict(type="dict", required=True),

@@ -122,7 +122,12 @@ sender: {description: The funding account's address., returned: success, type: s
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.jeju.ops.plugins.module_utils.common import (
-    KEY_ARGS, ModuleFailure, checksum, read_key, rpc_args, run_module,
+    KEY_ARGS,
+    ModuleFailure,
+    checksum,
+    read_key,
+    rpc_args,
+    run_module,
 )
 from ansible_collections.jeju.ops.plugins.module_utils.funding import Guards, Transfer, fund
 from ansible_collections.jeju.ops.plugins.module_utils.ledger import Ledger, LedgerBusy

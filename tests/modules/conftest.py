@@ -15,6 +15,9 @@ from jeju_play.lab.anvil import AnvilNode, free_port
 from jeju_play.paths import collections_dir, project_root
 
 ROOT = project_root()
+COLLECTIONS = collections_dir()  # the tree as ansible_collections/jeju/ops, importable by unit tests
+if str(COLLECTIONS) not in sys.path:
+    sys.path.insert(0, str(COLLECTIONS))
 MODULES = ROOT / "plugins" / "modules"
 PYTHON = sys.executable
 

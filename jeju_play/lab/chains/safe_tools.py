@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -169,26 +169,19 @@ def recover_signers(tx: SafeTx, signatures: str) -> tuple[str, ...]:
 def execute(w3: Web3, signed: SignedSafeTx, sender: LabAccount, timeout: float = 30.0) -> TxReceipt:
     """Call execTransaction from `sender`; SafeTxRefused (with the GS code explained) if it reverts."""
     tx = signed.tx
-    call = safe_contract(w3, tx.safe).functions.execTransaction(
-        tx.to,
-        tx.value,
-        bytes.fromhex(tx.data.removeprefix("0x")),
-        tx.operation,
-        tx.safe_tx_gas,
-        tx.base_gas,
-        tx.gas_price,
-        tx.gas_token,
-        tx.refund_receiver,
-        bytes.fromhex(signed.signatures.removeprefix("0x")),
-    )
+    args = [
+        tx.to, tx.value, bytes.fromhex(tx.data.removeprefix("0x")), tx.operation, tx.safe_tx_gas, tx.base_gas,
+        tx.gas_price, tx.gas_token, tx.refund_receiver, bytes.fromhex(signed.signatures.removeprefix("0x")),
+    ]  # fmt: skip
+    safe = safe_contract(w3, tx.safe)
+    call = safe.functions.execTransaction(*args)
     try:
         gas = int(call.estimate_gas({"from": sender.address}))
     except ContractLogicError as error:
         raise _refusal(tx, str(error)) from error
     batch = TxBatch.start(w3, sender.signer())
-    batch.send(
-        f"Safe {tx.safe} nonce {tx.nonce}", tx.safe, call._encode_transaction_data(), gas=gas + gas // 4
-    )
+    data = safe.encode_abi("execTransaction", args=args)
+    batch.send(f"Safe {tx.safe} nonce {tx.nonce}", tx.safe, data, gas=gas + gas // 4)
     return batch.wait(timeout)[0]
 
 
@@ -236,6 +229,21 @@ def write_presigned(directory: Path, signed: SignedSafeTx, description: str = ""
     return path
 
 
+def presign_pause(
+    w3: Web3,
+    safe: str,
+    superchain_config: str,
+    directory: Path,
+    owners: Iterable[LabAccount],
+    *,
+    identifier: str = "jeju-play pre-signed guardian pause",
+    nonce: int | None = None,
+) -> Path:
+    """Sign the guardian's pause at `nonce` (default: the Safe's nonce); keep it as `ready-<nonce>.json`."""
+    signed = sign(build_pause_tx(w3, safe, superchain_config, identifier, nonce), owners)
+    return write_presigned(directory, signed, f"SuperchainConfig.pause({identifier!r}) by the guardian Safe")
+
+
 def read_presigned(path: Path) -> SignedSafeTx:
     """Load and verify a pre-signed file: hash recomputed, signatures recovered and sorted."""
     try:
@@ -266,4 +274,4 @@ def read_presigned(path: Path) -> SignedSafeTx:
         raise LabError(
             f"{path}: signatures are not sorted by owner address; the Safe would refuse them (GS026)."
         )
-    return replace(SignedSafeTx(tx, signers, signatures))
+    return SignedSafeTx(tx, signers, signatures)

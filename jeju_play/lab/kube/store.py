@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from jeju_play.lab.kube.defaulting import apply_defaults, prune_nulls
 from jeju_play.lab.kube.api_errors import already_exists, bad_request, conflict, not_found
 from jeju_play.lab.kube.patching import clone
 from jeju_play.lab.kube.resources import NAMESPACE, RESOURCES, ResourceType
@@ -128,7 +129,7 @@ class Store:
 
     # -- writing ---------------------------------------------------------------------------------------
     def create(self, rt: ResourceType, obj: Obj, *, dry_run: bool = False) -> Obj:
-        new = clone(obj)
+        new = apply_defaults(rt.kind, prune_nulls(obj))
         meta = new.setdefault("metadata", {})
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
@@ -166,7 +167,7 @@ class Store:
             raise conflict(rt, meta["name"])
         if subresource == "status":
             new = clone(existing)
-            new["status"] = clone(obj.get("status"))
+            new["status"] = prune_nulls(obj.get("status"))
         else:
             new = self._merge_update(rt, existing, obj)
         validate(rt, new)
@@ -177,7 +178,7 @@ class Store:
         return self._write(rt, new, "MODIFIED")
 
     def _merge_update(self, rt: ResourceType, existing: Obj, obj: Obj) -> Obj:
-        new = clone(obj)
+        new = apply_defaults(rt.kind, prune_nulls(obj))
         new["apiVersion"], new["kind"] = rt.api_version, rt.kind
         old_meta, meta = existing["metadata"], new.setdefault("metadata", {})
         for fixed in ("uid", "creationTimestamp", "namespace", "generation", "deletionTimestamp"):

@@ -34,8 +34,16 @@ class BatcherStats:
 
 
 class Batcher:
-    def __init__(self, session: aiohttp.ClientSession, conditions: Conditions, config: RollupConfig,
-                 timing: Timing, sender: TxSender, log: ComponentLog) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        conditions: Conditions,
+        *,
+        config: RollupConfig,
+        timing: Timing,
+        sender: TxSender,
+        log: ComponentLog,
+    ) -> None:
         self.session = session
         self.conditions = conditions
         self.config = config
@@ -57,8 +65,9 @@ class Batcher:
             if batch is None:
                 return False
             data = await self._tx_data(batch)
-            sent = await self.sender.send(l1, self.config.batch_inbox_address, data,
-                                          fee_limit_wei=int(c.batcher_fee_limit_gwei * GWEI))
+            sent = await self.sender.send(
+                l1, self.config.batch_inbox_address, data, fee_limit_wei=int(c.batcher_fee_limit_gwei * GWEI)
+            )
         except FeeAboveLimit as exc:
             return self._failed("Failed to send transaction", f"fee too high: {exc}")
         except DAUnavailable as exc:
@@ -75,8 +84,12 @@ class Batcher:
         self.stats.batches_sent += 1
         self.stats.last_tx_hash = sent.tx_hash
         self.stats.last_batch_unix = asyncio.get_running_loop().time()
-        self.log.info("Transaction confirmed", tx=sent.tx_hash, block=sent.block_number,
-                      l2_blocks=f"{batch.first_l2}-{batch.last_l2}")
+        self.log.info(
+            "Transaction confirmed",
+            tx=sent.tx_hash,
+            block=sent.block_number,
+            l2_blocks=f"{batch.first_l2}-{batch.last_l2}",
+        )
         return True
 
     def _failed(self, msg: str, err: str) -> bool:
@@ -89,7 +102,9 @@ class Batcher:
         c = self.conditions
         status = await JsonRpcClient(self.session, c.batcher_rollup_url).call("optimism_syncStatus")
         start = max(self.last_batched, int(status["safe_l2"]["number"])) + 1
-        head = await JsonRpcClient(self.session, c.batcher_l2_url).call("eth_getBlockByNumber", "latest", False)
+        head = await JsonRpcClient(self.session, c.batcher_l2_url).call(
+            "eth_getBlockByNumber", "latest", False
+        )
         last = hex_int(head["number"])
         if last < start:
             return None
@@ -115,7 +130,9 @@ class Batcher:
             async with self.session.post(url, data=frame, timeout=aiohttp.ClientTimeout(total=5)) as response:
                 body = await response.read()
                 if response.status != 200:
-                    raise DAUnavailable(f"failed to store data: {response.status} {body[:100].decode(errors='replace')}")
+                    raise DAUnavailable(
+                        f"failed to store data: {response.status} {body[:100].decode(errors='replace')}"
+                    )
                 return body
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise DAUnavailable(f"Post {url!r}: {describe_connection_error(exc)}") from exc

@@ -116,7 +116,9 @@ def apply_batcher_env(conditions: Conditions, env: Mapping[str, str]) -> None:
     if OP_BATCHER_DATA_AVAILABILITY_TYPE in env:
         da_type = env[OP_BATCHER_DATA_AVAILABILITY_TYPE].strip().lower()
         if da_type not in DA_TYPES:
-            raise LabError(f"{OP_BATCHER_DATA_AVAILABILITY_TYPE}={da_type!r}: use one of {', '.join(DA_TYPES)}")
+            raise LabError(
+                f"{OP_BATCHER_DATA_AVAILABILITY_TYPE}={da_type!r}: use one of {', '.join(DA_TYPES)}"
+            )
         conditions.batcher_da_type = da_type
     if OP_BATCHER_ALTDA_ENABLED in env:
         conditions.batcher_altda_enabled = parse_bool(env[OP_BATCHER_ALTDA_ENABLED])

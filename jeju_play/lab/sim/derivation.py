@@ -16,8 +16,17 @@ from jeju_play.lab.sim.rpc import JsonRpcClient, RpcError, RpcUnavailable, hex_i
 
 
 class Deriver:
-    def __init__(self, session: aiohttp.ClientSession, conditions: Conditions, config: RollupConfig,
-                 timing: Timing, state: RollupState, l2_url: str, log: ComponentLog) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        conditions: Conditions,
+        *,
+        config: RollupConfig,
+        timing: Timing,
+        state: RollupState,
+        l2_url: str,
+        log: ComponentLog,
+    ) -> None:
         self.session = session
         self.conditions = conditions
         self.config = config
@@ -36,8 +45,11 @@ class Deriver:
         try:
             await self._step()
         except (RpcUnavailable, RpcError) as exc:
-            self.log.warn("Derivation process temporary error", attempts=1,
-                          err=f"engine stage failed: temp: failed to fetch L1 block: {exc}")
+            self.log.warn(
+                "Derivation process temporary error",
+                attempts=1,
+                err=f"engine stage failed: temp: failed to fetch L1 block: {exc}",
+            )
 
     async def _step(self) -> None:
         l1 = self.l1()
@@ -49,8 +61,13 @@ class Deriver:
         end = min(head.number, start + self.timing.max_l1_blocks_per_scan - 1)
         safe_n = max(head.number - self.timing.l1_safe_depth, state.genesis_l1.number)
         final_n = max(head.number - self.timing.l1_finality_depth, state.genesis_l1.number)
-        calls: list[tuple[str, list[object]]] = [("eth_getBlockByNumber", [hex(n), True]) for n in range(start, end + 1)]
-        calls += [("eth_getBlockByNumber", [hex(safe_n), False]), ("eth_getBlockByNumber", [hex(final_n), False])]
+        calls: list[tuple[str, list[object]]] = [
+            ("eth_getBlockByNumber", [hex(n), True]) for n in range(start, end + 1)
+        ]
+        calls += [
+            ("eth_getBlockByNumber", [hex(safe_n), False]),
+            ("eth_getBlockByNumber", [hex(final_n), False]),
+        ]
         results = await l1.batch(calls)
         blocks, safe_block, final_block = results[:-2], results[-2], results[-1]
         for block in blocks:
@@ -58,15 +75,20 @@ class Deriver:
             previous = state.current_l1
             state.current_l1 = BlockRef.from_block(block)
             if previous is None or previous.number // 16 != state.current_l1.number // 16:
-                self.log.info("Advancing bq origin", origin=f"{state.current_l1.hash}:{state.current_l1.number}")
+                self.log.info(
+                    "Advancing bq origin", origin=f"{state.current_l1.hash}:{state.current_l1.number}"
+                )
         state.head_l1 = head
         state.safe_l1 = BlockRef.from_block(safe_block)
         state.finalized_l1 = BlockRef.from_block(final_block)
 
     async def _read_batches(self, l1: JsonRpcClient, block: dict[str, Any]) -> None:
         inbox, batcher = self.config.batch_inbox_address.lower(), self.config.batcher_address.lower()
-        candidates = [tx for tx in block["transactions"]
-                      if (tx.get("to") or "").lower() == inbox and tx["from"].lower() == batcher]
+        candidates = [
+            tx
+            for tx in block["transactions"]
+            if (tx.get("to") or "").lower() == inbox and tx["from"].lower() == batcher
+        ]
         if not candidates:
             return
         receipts = await l1.batch([("eth_getTransactionReceipt", [tx["hash"]]) for tx in candidates])
@@ -77,14 +99,22 @@ class Deriver:
                 continue
             l2_block = await self.l2.call("eth_getBlockByNumber", hex(batch.last_l2), False)
             if l2_block is None or l2_block["hash"] != "0x" + batch.last_l2_hash.hex():
-                self.log.warn("Dropping batch that does not match the L2 chain", tx=tx["hash"], block=batch.last_l2)
+                self.log.warn(
+                    "Dropping batch that does not match the L2 chain", tx=tx["hash"], block=batch.last_l2
+                )
                 continue
             if self.conditions.bad_block_at is not None and batch.last_l2 >= self.conditions.bad_block_at:
-                self.log.error("Derivation process critical error",
-                               err=f"failed to process block {self.conditions.bad_block_at}: invalid block")
+                self.log.error(
+                    "Derivation process critical error",
+                    err=f"failed to process block {self.conditions.bad_block_at}: invalid block",
+                )
                 continue
-            self.state.batches.append(LandedBatch(batch.last_l2, hex_int(block["number"]), block["hash"], tx["hash"]))
-            self.log.info("Derived safe head from batch", safe=batch.last_l2, l1_block=hex_int(block["number"]))
+            self.state.batches.append(
+                LandedBatch(batch.last_l2, hex_int(block["number"]), block["hash"], tx["hash"])
+            )
+            self.log.info(
+                "Derived safe head from batch", safe=batch.last_l2, l1_block=hex_int(block["number"])
+            )
 
     async def run(self) -> None:
         while True:

@@ -31,8 +31,12 @@ class EigenDAProxy:
         return self.server.url
 
     def _unavailable(self) -> web.Response:
-        self.log.error("Failed to disperse blob", err="rpc error: code = Unavailable desc = disperser unavailable")
-        return web.json_response({"status": "unavailable", "error": "EigenDA disperser unavailable"}, status=503)
+        self.log.error(
+            "Failed to disperse blob", err="rpc error: code = Unavailable desc = disperser unavailable"
+        )
+        return web.json_response(
+            {"status": "unavailable", "error": "EigenDA disperser unavailable"}, status=503
+        )
 
     async def health(self, request: web.Request) -> web.Response:
         if not self.conditions.eigenda_healthy:

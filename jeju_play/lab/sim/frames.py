@@ -12,7 +12,7 @@ import os
 import struct
 from dataclasses import dataclass
 
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 
 CALLDATA_VERSION = 0x00
 ALTDA_VERSION = 0x01

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 # log(component, line): the integration layer routes each line to the pod's log in the Kubernetes double.
@@ -20,7 +20,7 @@ def _quote(value: object) -> str:
     return text
 
 
-def format_line(level: str, msg: str, now: datetime | None = None, **fields: object) -> str:
+def format_line(level: str, msg: str, fields: Mapping[str, object], now: datetime | None = None) -> str:
     stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S%z")
     parts = [f"t={stamp}", f"lvl={level}", f"msg={_quote(msg)}"]
     parts += [f"{key}={_quote(value)}" for key, value in fields.items()]
@@ -35,7 +35,7 @@ class ComponentLog:
         self.sink = sink
 
     def emit(self, level: str, msg: str, **fields: object) -> None:
-        self.sink(self.component, format_line(level, msg, **fields))
+        self.sink(self.component, format_line(level, msg, fields))
 
     def info(self, msg: str, **fields: object) -> None:
         self.emit("info", msg, **fields)

@@ -18,16 +18,25 @@ from jeju_play.lab.sim.output import fetch_output
 from jeju_play.lab.sim.rollup import RollupConfig, RollupState, l2_ref_json, rollup_config_json
 from jeju_play.lab.sim.rpc import JsonRpcClient, RpcError, RpcUnavailable
 from jeju_play.lab.sim.sequencer import Sequencer
-from jeju_play.lab.sim.server import JsonRpcDispatcher, LoopbackServer, MethodError
+from jeju_play.lab.sim.server import Handler, JsonRpcDispatcher, LoopbackServer, MethodError
 
 OP_NODE_VERSION = "v1.13.2-jeju-lab"
 OUTPUT_VERSION = "0x" + "00" * 32
 
 
 class OpNode:
-    def __init__(self, session: aiohttp.ClientSession, conditions: Conditions, config: RollupConfig,
-                 state: RollupState, sequencer: Sequencer, l2_url: str, log: ComponentLog,
-                 port: int = 0) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        conditions: Conditions,
+        *,
+        config: RollupConfig,
+        state: RollupState,
+        sequencer: Sequencer,
+        l2_url: str,
+        log: ComponentLog,
+        port: int = 0,
+    ) -> None:
         self.conditions = conditions
         self.config = config
         self.state = state
@@ -36,7 +45,7 @@ class OpNode:
         self.log = log
         self.rpc = JsonRpcDispatcher()
         self.rpc.hidden = lambda method: method.startswith("admin_") and not self.conditions.admin_rpc_enabled
-        for name, handler in {
+        handlers: dict[str, Handler] = {
             "optimism_syncStatus": self.sync_status,
             "optimism_outputAtBlock": self.output_at_block,
             "optimism_rollupConfig": self.rollup_config,
@@ -45,7 +54,8 @@ class OpNode:
             "admin_stopSequencer": self.stop_sequencer,
             "admin_startSequencer": self.start_sequencer,
             "admin_resetDerivationPipeline": self.reset_derivation_pipeline,
-        }.items():
+        }
+        for name, handler in handlers.items():
             self.rpc.add(name, handler)
         self.server = LoopbackServer(self.rpc.app(), port)
 
@@ -76,8 +86,12 @@ class OpNode:
             unsafe_n = int(unsafe["number"], 16)
             safe_n = self.state.safe_l2_number(unsafe_n)
             final_n = self.state.finalized_l2_number(safe_n)
-            safe, final = await self.l2.batch([("eth_getBlockByNumber", [hex(safe_n), False]),
-                                               ("eth_getBlockByNumber", [hex(final_n), False])])
+            safe, final = await self.l2.batch(
+                [
+                    ("eth_getBlockByNumber", [hex(safe_n), False]),
+                    ("eth_getBlockByNumber", [hex(final_n), False]),
+                ]
+            )
         except (RpcUnavailable, RpcError) as exc:
             raise MethodError(f"failed to get L2 block: {exc}") from exc
         s = self.state
@@ -89,11 +103,17 @@ class OpNode:
         unsafe_ref = l2_ref_json(unsafe, s.origin_of(unsafe_n))
         safe_ref = l2_ref_json(safe, s.origin_of(safe_n))
         return {
-            "current_l1": l1(s.current_l1), "current_l1_finalized": l1(s.finalized_l1),
-            "head_l1": l1(s.head_l1), "safe_l1": l1(s.safe_l1), "finalized_l1": l1(s.finalized_l1),
-            "unsafe_l2": unsafe_ref, "safe_l2": safe_ref,
+            "current_l1": l1(s.current_l1),
+            "current_l1_finalized": l1(s.finalized_l1),
+            "head_l1": l1(s.head_l1),
+            "safe_l1": l1(s.safe_l1),
+            "finalized_l1": l1(s.finalized_l1),
+            "unsafe_l2": unsafe_ref,
+            "safe_l2": safe_ref,
             "finalized_l2": l2_ref_json(final, s.origin_of(final_n)),
-            "pending_safe_l2": safe_ref, "cross_unsafe_l2": unsafe_ref, "local_safe_l2": safe_ref,
+            "pending_safe_l2": safe_ref,
+            "cross_unsafe_l2": unsafe_ref,
+            "local_safe_l2": safe_ref,
         }
 
     async def output_at_block(self, number: str) -> dict[str, Any]:

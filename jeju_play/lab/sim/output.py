@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 
 from jeju_play.lab.sim.rpc import JsonRpcClient, hex_int
 
@@ -36,12 +36,10 @@ class L2Output:
 async def fetch_output(l2: JsonRpcClient, number: int) -> L2Output | None:
     """The output at an L2 block, read from the L2 execution client (None when the block does not exist)."""
     block_tag = hex(number)
-    block, proof = await l2.batch([
-        ("eth_getBlockByNumber", [block_tag, False]),
-        ("eth_getProof", [MESSAGE_PASSER, [], block_tag]),
-    ])
+    block = await l2.call("eth_getBlockByNumber", block_tag, False)
     if block is None or hex_int(block["number"]) != number:
         return None
+    proof = await l2.call("eth_getProof", MESSAGE_PASSER, [], block["hash"])
     state_root, storage_root, block_hash = block["stateRoot"], proof["storageHash"], block["hash"]
     root = output_root(to_bytes32(state_root), to_bytes32(storage_root), to_bytes32(block_hash))
     return L2Output(number, block, state_root, storage_root, "0x" + root.hex())

@@ -52,8 +52,12 @@ class BlockRef:
         return cls(block["hash"], hex_int(block["number"]), block["parentHash"], hex_int(block["timestamp"]))
 
     def to_json(self) -> dict[str, Any]:
-        return {"hash": self.hash, "number": self.number, "parentHash": self.parent_hash,
-                "timestamp": self.timestamp}
+        return {
+            "hash": self.hash,
+            "number": self.number,
+            "parentHash": self.parent_hash,
+            "timestamp": self.timestamp,
+        }
 
 
 @dataclass(frozen=True)
@@ -113,7 +117,9 @@ def l2_ref_json(block: dict[str, Any], origin: Origin | None) -> dict[str, Any]:
     return ref
 
 
-def rollup_config_json(config: RollupConfig, genesis_l1: BlockRef | None, genesis_l2: dict[str, Any]) -> dict[str, Any]:
+def rollup_config_json(
+    config: RollupConfig, genesis_l1: BlockRef | None, genesis_l2: dict[str, Any]
+) -> dict[str, Any]:
     """A believable subset of op-node's rollup.Config JSON."""
     l1 = genesis_l1.to_json() if genesis_l1 else {"hash": ZERO_HASH, "number": 0}
     return {
@@ -121,8 +127,12 @@ def rollup_config_json(config: RollupConfig, genesis_l1: BlockRef | None, genesi
             "l1": {"hash": l1["hash"], "number": l1["number"]},
             "l2": {"hash": genesis_l2["hash"], "number": hex_int(genesis_l2["number"])},
             "l2_time": hex_int(genesis_l2["timestamp"]),
-            "system_config": {"batcherAddr": config.batcher_address, "overhead": ZERO_HASH,
-                              "scalar": ZERO_HASH, "gasLimit": 30_000_000},
+            "system_config": {
+                "batcherAddr": config.batcher_address,
+                "overhead": ZERO_HASH,
+                "scalar": ZERO_HASH,
+                "gasLimit": 30_000_000,
+            },
         },
         "block_time": config.block_time,
         "max_sequencer_drift": config.max_sequencer_drift,

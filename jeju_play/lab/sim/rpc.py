@@ -54,7 +54,9 @@ class JsonRpcClient:
             raise RpcUnavailable(f"Post {self.url!r}: {describe_connection_error(exc)}") from exc
 
     async def call(self, method: str, *params: object) -> Any:
-        reply = await self._post({"jsonrpc": "2.0", "id": next(_ids), "method": method, "params": list(params)})
+        reply = await self._post(
+            {"jsonrpc": "2.0", "id": next(_ids), "method": method, "params": list(params)}
+        )
         if not isinstance(reply, dict):
             raise RpcUnavailable(f"{self.url} answered {method} with a non-object: {str(reply)[:100]}")
         return _unwrap(method, reply)
@@ -64,7 +66,10 @@ class JsonRpcClient:
         if not calls:
             return []
         ids = [next(_ids) for _ in calls]
-        body = [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in zip(ids, calls, strict=True)]
+        body = [
+            {"jsonrpc": "2.0", "id": i, "method": m, "params": p}
+            for i, (m, p) in zip(ids, calls, strict=True)
+        ]
         replies = await self._post(body)
         if not isinstance(replies, list):
             raise RpcUnavailable(f"{self.url} answered a batch with a non-list: {str(replies)[:100]}")

@@ -14,8 +14,17 @@ from jeju_play.lab.sim.rpc import JsonRpcClient, RpcError, RpcUnavailable, hex_i
 
 
 class Sequencer:
-    def __init__(self, session: aiohttp.ClientSession, conditions: Conditions, timing: Timing,
-                 state: RollupState, l2_url: str, log: ComponentLog, active: bool = True) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        conditions: Conditions,
+        *,
+        timing: Timing,
+        state: RollupState,
+        l2_url: str,
+        log: ComponentLog,
+        active: bool = True,
+    ) -> None:
         self.session = session
         self.conditions = conditions
         self.timing = timing
@@ -37,12 +46,15 @@ class Sequencer:
         try:
             head_number = hex_int(await self.l2.call("eth_blockNumber"))
             if c.bad_block_at is not None and head_number + 1 >= c.bad_block_at:
-                self.log.error("Derivation process critical error",
-                               err=f"failed to process block {c.bad_block_at}: invalid block: state root mismatch")
+                self.log.error(
+                    "Derivation process critical error",
+                    err=f"failed to process block {c.bad_block_at}: invalid block: state root mismatch",
+                )
                 return False
             try:
                 l1_head = await JsonRpcClient(self.session, c.sequencer_l1_url).call(
-                    "eth_getBlockByNumber", "latest", False)
+                    "eth_getBlockByNumber", "latest", False
+                )
             except (RpcUnavailable, RpcError) as exc:
                 self.log.warn("failed to fetch L1 block", err=str(exc))
                 return False
@@ -52,9 +64,13 @@ class Sequencer:
             self.log.error("Sequencer failed to seal block", err=str(exc))
             return False
         origin = self.state.record_origin(hex_int(block["number"]), BlockRef.from_block(l1_head))
-        self.log.info("Sequencer sealed block", block=f"{block['hash']}:{hex_int(block['number'])}",
-                      parent=block["parentHash"], txs=len(block["transactions"]),
-                      l1Origin=f"{origin.l1.hash}:{origin.l1.number}")
+        self.log.info(
+            "Sequencer sealed block",
+            block=f"{block['hash']}:{hex_int(block['number'])}",
+            parent=block["parentHash"],
+            txs=len(block["transactions"]),
+            l1Origin=f"{origin.l1.hash}:{origin.l1.number}",
+        )
         return True
 
     async def run(self) -> None:

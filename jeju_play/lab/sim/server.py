@@ -70,6 +70,8 @@ class LoopbackServer:
         elif self._site is not None:
             await self._site.stop()
             self._site = None
+            if self._runner.server is not None:
+                self._runner.server.pre_shutdown()  # close kept-alive connections too
         self.listening = listening
 
     async def stop(self) -> None:

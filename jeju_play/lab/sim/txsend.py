@@ -35,7 +35,9 @@ class Fees:
 
 
 async def suggest_fees(l1: JsonRpcClient) -> Fees:
-    head, tip = await l1.batch([("eth_getBlockByNumber", ["latest", False]), ("eth_maxPriorityFeePerGas", [])])
+    head, tip = await l1.batch(
+        [("eth_getBlockByNumber", ["latest", False]), ("eth_maxPriorityFeePerGas", [])]
+    )
     return Fees(base_fee_wei=hex_int(head["baseFeePerGas"]), tip_wei=max(hex_int(tip), MIN_TIP_WEI))
 
 
@@ -56,8 +58,9 @@ class SentTx:
 class TxSender:
     """One account's sender on one chain. The key never leaves this object nor appears in errors."""
 
-    def __init__(self, private_key: str, chain_id: int, receipt_timeout_s: float = 10.0,
-                 receipt_poll_s: float = 0.1) -> None:
+    def __init__(
+        self, private_key: str, chain_id: int, receipt_timeout_s: float = 10.0, receipt_poll_s: float = 0.1
+    ) -> None:
         self._account = Account.from_key(private_key)
         self.address: str = self._account.address
         self.chain_id = chain_id
@@ -72,10 +75,19 @@ class TxSender:
                 f"{fee_limit_wei / GWEI:.1f} gwei (L1 base fee {fees.base_fee_wei / GWEI:.1f} gwei)"
             )
         call = {"from": self.address, "to": to, "data": "0x" + data.hex()}
-        gas, nonce = await l1.batch([("eth_estimateGas", [call]), ("eth_getTransactionCount", [self.address, "pending"])])
+        gas, nonce = await l1.batch(
+            [("eth_estimateGas", [call]), ("eth_getTransactionCount", [self.address, "pending"])]
+        )
         tx = {
-            "type": 2, "chainId": self.chain_id, "nonce": hex_int(nonce), "to": to, "value": 0, "data": data,
-            "gas": hex_int(gas) * 12 // 10, "maxFeePerGas": fees.fee_cap_wei, "maxPriorityFeePerGas": fees.tip_wei,
+            "type": 2,
+            "chainId": self.chain_id,
+            "nonce": hex_int(nonce),
+            "to": to,
+            "value": 0,
+            "data": data,
+            "gas": hex_int(gas) * 12 // 10,
+            "maxFeePerGas": fees.fee_cap_wei,
+            "maxPriorityFeePerGas": fees.tip_wei,
         }
         signed = self._account.sign_transaction(tx)
         tx_hash = await l1.call("eth_sendRawTransaction", "0x" + bytes(signed.raw_transaction).hex())

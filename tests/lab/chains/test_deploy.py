@@ -4,8 +4,16 @@ import json
 
 from web3 import Web3
 
+from jeju_play.lab.anvil import AnvilNode
 from jeju_play.lab.chains import accounts
-from jeju_play.lab.chains.deploy import L2_CHAIN_ID, L1Deployment, batch_inbox_address
+from jeju_play.lab.chains.deploy import (
+    L1_BLOCK_TIME,
+    L1_CHAIN_ID,
+    L2_CHAIN_ID,
+    L1Deployment,
+    batch_inbox_address,
+    deploy_l1,
+)
 from jeju_play.lab.chains.safe_tools import safe_contract
 
 from .helpers import lab_contract
@@ -72,3 +80,14 @@ def test_to_dict_is_json_ready(deployment: L1Deployment) -> None:
     assert data["guardian_owners"] == list(deployment.guardian_owners)
     assert data["l1_block_time"] == 2 and data["l2_block_time"] == 1
     assert Web3.is_checksum_address(data["optimism_portal"])
+
+
+def test_deploy_with_two_second_blocks_like_base() -> None:
+    node = AnvilNode(chain_id=L1_CHAIN_ID, block_time=L1_BLOCK_TIME).start()
+    try:
+        deployment = deploy_l1(node.url)
+        w3 = Web3(Web3.HTTPProvider(node.url))
+        assert len(w3.eth.get_code(deployment.guardian_safe)) > 0
+        assert w3.eth.get_balance(deployment.optimism_portal) == deployment.portal_tvl_wei
+    finally:
+        node.stop()

@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 from web3 import Web3
+from web3.logs import DISCARD
 
 from jeju_play.errors import LabError
 from jeju_play.lab.anvil import AnvilNode, rpc_call
@@ -36,7 +37,7 @@ def test_proposer_proposes_and_the_event_says_so(w3: Web3, oracle: Any) -> None:
     head = w3.eth.get_block("latest")
     propose = oracle.functions.proposeL2Output(ROOT_A, 10, head["hash"], head["number"])
     receipt = transact(w3, accounts.PROPOSER, propose)
-    (event,) = oracle.events.OutputProposed().process_receipt(receipt)
+    (event,) = oracle.events.OutputProposed().process_receipt(receipt, errors=DISCARD)
     assert event.args.outputRoot == ROOT_A
     assert event.args.l2OutputIndex == 0
     assert event.args.l2BlockNumber == 10
@@ -89,7 +90,7 @@ def test_only_the_challenger_deletes_outputs(w3: Web3, oracle: Any) -> None:
     assert oracle.functions.latestOutputIndex().call() == 1
 
     receipt = transact(w3, accounts.CHALLENGER, delete)
-    (event,) = oracle.events.OutputsDeleted().process_receipt(receipt)
+    (event,) = oracle.events.OutputsDeleted().process_receipt(receipt, errors=DISCARD)
     assert (event.args.prevNextOutputIndex, event.args.newNextOutputIndex) == (2, 1)
     assert oracle.functions.latestOutputIndex().call() == 0
     assert oracle.functions.nextBlockNumber().call() == 20

@@ -1,0 +1,103 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Apache-2.0
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: output_oracle
+short_description: Read the L2OutputOracle's latest output and compare it with the root op-node computes
+description:
+  - Reads, in one batched request on the settlement chain, C(latestOutputIndex), C(nextBlockNumber),
+    C(SUBMISSION_INTERVAL), C(PROPOSER), C(latestBlockNumber) and the head; then C(getL2Output) of the latest
+    index in a second request.
+  - C(latestOutputIndex) reverts while nothing was proposed; the module then returns RV(latest_index) null
+    and RV(proposed) false instead of failing.
+  - With O(op_node_rpc_url), asks op-node for C(optimism_outputAtBlock) at the output's L2 block and reports
+    RV(mismatch) (what monitorism's fault detector checks).
+version_added: 0.1.0
+author: Jeju operations
+options:
+  rpc_urls:
+    description: JSON-RPC endpoints of the settlement chain, tried in order (failover).
+    type: list
+    elements: str
+    required: true
+    aliases: [rpc_url]
+  expect_chain_id:
+    description: The chain id the endpoints must serve.
+    type: int
+  timeout:
+    description: Seconds to wait for each endpoint.
+    type: float
+    default: 5.0
+  address:
+    description: The L2OutputOracle proxy address.
+    type: str
+    required: true
+  op_node_rpc_url:
+    description: op-node's RPC, to compare the latest output root with the one op-node computes.
+    type: str
+attributes:
+  check_mode:
+    support: full
+    description: Read-only; runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Changes nothing, so there is no diff.
+"""
+
+EXAMPLES = r"""
+- name: Read the latest output and compare it with op-node
+  jeju.ops.output_oracle:
+    rpc_urls: "{{ jeju_l1_rpc_urls }}"
+    expect_chain_id: "{{ jeju_l1_chain_id }}"
+    address: "{{ jeju_l2_output_oracle_address }}"
+    op_node_rpc_url: "{{ jeju_op_node_rpc_url }}"
+  register: jeju_oracle
+"""
+
+RETURN = r"""
+latest_index: {description: latestOutputIndex(); null when nothing was proposed., returned: success, type: int}
+proposed: {description: Whether any output exists., returned: success, type: bool}
+latest_output:
+  description: C(output_root), C(timestamp), C(l2_block_number) of the latest output; null when none.
+  returned: success
+  type: dict
+age_seconds: {description: Settlement-chain head time minus the output's timestamp., returned: success, type: int}
+next_block_number: {description: nextBlockNumber(), the L2 block of the next output., returned: success, type: int}
+submission_interval: {description: SUBMISSION_INTERVAL() in L2 blocks., returned: success, type: int}
+proposer: {description: PROPOSER()., returned: success, type: str}
+op_node_output_root: {description: The root op-node computes for the same block., returned: with op_node_rpc_url, type: str}
+mismatch: {description: On-chain root differs from op-node's (null when not compared)., returned: with op_node_rpc_url, type: bool}
+endpoint: {description: The settlement-chain endpoint that answered., returned: always, type: str}
+rpc_round_trips: {description: HTTP requests made to the settlement chain., returned: always, type: int}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.jeju.ops.plugins.module_utils.common import checksum, rpc_args, run_module
+from ansible_collections.jeju.ops.plugins.module_utils.oracle import compare_with_op_node, oracle_state
+from ansible_collections.jeju.ops.plugins.module_utils.rpc import RpcClient
+
+ARGUMENT_SPEC = rpc_args(
+    address=dict(type="str", required=True),
+    op_node_rpc_url=dict(type="str"),
+)
+
+
+def read_oracle(module, client):
+    p = module.params
+    facts = oracle_state(client, p["expect_chain_id"], checksum(p["address"], "L2OutputOracle address"))
+    if p["op_node_rpc_url"]:
+        op_node = RpcClient([p["op_node_rpc_url"]], timeout=p["timeout"])
+        facts.update(compare_with_op_node(op_node, facts))
+        facts["op_node_round_trips"] = op_node.round_trips
+    return dict(changed=False, **facts)
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    run_module(module, read_oracle)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""Read-only modules against real anvil chains, run as Ansible runs them (module file + args file)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from conftest import dead_url
+
+from jeju_play.lab.anvil import AnvilNode, rpc_call
+
+ETHER = 10**18
+INBOX = "0xff00000000000000000000000000000000420690"
+
+
+def test_chain_head_fails_over_from_a_dead_endpoint(anvil, run_module):
+    dead = dead_url()
+    result = run_module("chain_head", rpc_urls=[dead, anvil.url], expect_chain_id=31337)
+    assert result["_rc"] == 0 and result["chain_id"] == 31337
+    assert result["endpoint"] == anvil.url
+    tried = {row["url"]: row for row in result["endpoints_tried"]}
+    assert tried[dead]["error"].startswith("unreachable") and tried[anvil.url]["error"] is None
+    assert result["rpc_round_trips"] == 2  # the dead one, then one batched request
+    assert result["stalled"] is False
+
+
+def test_a_wrong_chain_id_is_refused_naming_both(anvil, run_module):
+    result = run_module("chain_head", rpc_urls=[anvil.url], expect_chain_id=8453)
+    assert result["failed"] and "serves chain id 31337 but expect_chain_id is 8453" in result["msg"]
+
+
+def test_a_live_chain_is_not_stalled_while_watched(anvil, run_module):
+    result = run_module("chain_head", rpc_urls=[anvil.url], watch_seconds=2.2, stalled_after=30)
+    assert result["blocks_advanced"] >= 1 and result["stalled"] is False
+
+
+def test_a_chain_whose_mining_stopped_is_stalled(fresh_anvil, run_module):
+    rpc_call(fresh_anvil.url, "evm_setAutomine", [False])
+    rpc_call(fresh_anvil.url, "evm_setIntervalMining", [0])
+    watched = run_module("chain_head", rpc_urls=[fresh_anvil.url], watch_seconds=1.2)
+    assert watched["blocks_advanced"] == 0 and watched["stalled"] is True
+    time.sleep(1.1)
+    by_age = run_module("chain_head", rpc_urls=[fresh_anvil.url], stalled_after=1)
+    assert by_age["stalled"] is True and by_age["age_seconds"] > 1
+
+
+def test_account_balance_lists_the_accounts_below_their_minimum(fresh_anvil, run_module):
+    low, rich = "0x" + "11" * 20, "0x" + "22" * 20
+    rpc_call(fresh_anvil.url, "anvil_setBalance", [low, hex(ETHER // 2)])
+    rpc_call(fresh_anvil.url, "anvil_setBalance", [rich, hex(3 * ETHER)])
+    result = run_module("account_balance", rpc_urls=[dead_url(), fresh_anvil.url], expect_chain_id=901,
+                        accounts={"batcher": low, "proposer": rich}, min_balance_eth={"batcher": 2, "proposer": "2.5"})
+    assert result["below_min"] == ["batcher"]
+    assert result["balances"]["batcher"]["wei"] == ETHER // 2 and result["balances"]["batcher"]["eth"] == 0.5
+    assert result["balances"]["proposer"]["below_min"] is False
+    assert "batcher has 0.5 ETH (minimum 2.0 ETH)" in result["summary"]
+    everyone = run_module("account_balance", rpc_urls=[fresh_anvil.url], accounts={"a": low, "b": rich},
+                          min_balance_eth=5)
+    assert everyone["below_min"] == ["a", "b"]
+
+
+def test_fee_market_reports_wei_and_gwei_and_above_max(fresh_anvil, run_module):
+    rpc_call(fresh_anvil.url, "anvil_setNextBlockBaseFeePerGas", [hex(150 * 10**9)])
+    rpc_call(fresh_anvil.url, "evm_mine", [])
+    result = run_module("fee_market", rpc_urls=[fresh_anvil.url], expect_chain_id=901, max_gas_price_gwei=100)
+    assert result["base_fee_wei"] == 150 * 10**9 and result["base_fee_gwei"] == 150.0
+    assert result["gas_price_gwei"] > 100 and result["above_max"] is True
+    assert result["priority_fee_wei"] is not None
+    assert "blob_base_fee_wei" in result
+    assert result["rpc_round_trips"] == 1
+
+
+def test_rpc_probe_reports_percentiles_and_degradation(anvil, run_module):
+    healthy = run_module("rpc_probe", url=anvil.url, samples=20, concurrency=4, threshold_ms=2000)
+    assert healthy["degraded"] is False and healthy["errors"] == 0
+    assert healthy["p50_ms"] <= healthy["p95_ms"] <= healthy["p99_ms"]
+    broken = run_module("rpc_probe", url=anvil.url, samples=6, methods=["eth_blockNumber", "no_such_method"])
+    assert broken["error_rate"] == 0.5 and broken["degraded"] is True
+    assert any("error rate 50.0%" in reason for reason in broken["reasons"])
+    slow = run_module("rpc_probe", url=anvil.url, samples=4, threshold_ms=0.001)
+    assert slow["degraded"] is True and "p95" in slow["reasons"][0]
+
+
+@pytest.fixture
+def batch_chain():
+    """A chain where the batcher sent three batches long ago, then one recent batch and one other tx."""
+    node = AnvilNode(chain_id=8453).start()
+    try:
+        url = node.url
+        batcher, other = rpc_call(url, "eth_accounts")[1:3]
+        rpc_call(url, "evm_setAutomine", [False])
+        for _ in range(3):
+            rpc_call(url, "eth_sendTransaction", [{"from": batcher, "to": INBOX, "data": "0x00aa"}])
+            rpc_call(url, "anvil_mine", [hex(40), hex(2)])
+        rpc_call(url, "evm_increaseTime", [3600])
+        rpc_call(url, "anvil_mine", [hex(5), hex(2)])
+        rpc_call(url, "eth_sendTransaction", [{"from": batcher, "to": INBOX, "data": "0x00bb"}])
+        rpc_call(url, "anvil_mine", [hex(3), hex(2)])
+        rpc_call(url, "eth_sendTransaction", [{"from": batcher, "to": other, "value": "0x1"}])
+        rpc_call(url, "anvil_mine", [hex(2), hex(2)])
+        yield node, batcher
+    finally:
+        node.stop()
+
+
+def test_batch_activity_finds_the_last_batch_by_nonce(batch_chain, run_module):
+    node, batcher = batch_chain
+    result = run_module("batch_activity", rpc_urls=[node.url], expect_chain_id=8453, batcher=batcher,
+                        batch_inbox=INBOX, window_seconds=600)
+    assert result["batcher_nonce"] == 5
+    assert result["batches_in_window"] == 2  # the recent batch and the transfer (nonce delta)
+    last = result["last_batch"]
+    assert last["nonce"] == 3 and last["age_seconds"] >= 4
+    tx = rpc_call(node.url, "eth_getTransactionByHash", [last["hash"]])
+    assert tx["to"].lower() == INBOX and tx["input"] == "0x00bb"
+    assert result["rpc_round_trips"] <= 10  # a search, not a scan of 130 blocks
+    quiet = run_module("batch_activity", rpc_urls=[node.url], batcher=rpc_call(node.url, "eth_accounts")[4],
+                       batch_inbox=INBOX, window_seconds=600)
+    assert quiet["last_batch"] is None and quiet["batches_in_window"] == 0

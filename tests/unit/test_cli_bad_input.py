@@ -1,0 +1,92 @@
+"""Bad input: a clear message, exit 2, no traceback, and no run record. Through CliRunner and the real script."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from jeju_play.cli import _route, app
+from tests.support import recorded_runs, run_cli
+
+BAD_INPUTS = [
+    (["nosuch", "-i", "lab"], "Unknown incident 'nosuch'"),
+    (["demo-okk", "-i", "lab"], "Did you mean demo-ok"),
+    (["demo-ok", "-i", "nosuch"], "Environments: lab, prod"),
+    (["demo-ok", "-i", "lab", "-e", "novalue"], "-e expects KEY=VALUE"),
+    (["demo-ok", "-i", "lab", "-e", "ansible_python_interpreter=/bin/false"], "set by jeju-play itself"),
+    (["demo-ok", "-i", "lab", "--yes-i-mean", "prod"], "does not match the environment 'lab'"),
+    (["show", "nosuch"], "jeju-play list"),
+    (["runs", "show", "20260101T000000Z-nothing"], "jeju-play history"),
+]
+
+
+@pytest.mark.parametrize(("argv", "message"), BAD_INPUTS)
+def test_bad_input_through_the_installed_script(project: Path, runs_dir: Path, argv: list[str],
+                                                message: str) -> None:
+    result = run_cli(*argv)
+    assert result.returncode == 2, result.stderr
+    assert message in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr + result.stdout
+    assert recorded_runs(runs_dir) == []
+
+
+def test_malformed_inventory_names_file_and_line(project: Path, runs_dir: Path) -> None:
+    vars_file = project / "inventories" / "lab" / "group_vars" / "all" / "vars.yml"
+    vars_file.write_text(vars_file.read_text() + "oops: [\n")
+    result = run_cli("demo-ok", "-i", "lab", "--yes")
+    assert result.returncode == 2
+    assert "vars.yml line" in result.stderr and "Traceback" not in result.stderr
+    assert recorded_runs(runs_dir) == []
+
+
+def test_placeholder_is_refused(project: Path, runs_dir: Path) -> None:
+    vars_file = project / "inventories" / "lab" / "group_vars" / "all" / "vars.yml"
+    vars_file.write_text(vars_file.read_text().replace("remediated.txt", '"PLACEHOLDER: the marker"'))
+    result = run_cli("demo-ok", "-i", "lab", "--yes")
+    assert result.returncode == 2
+    assert "demo_marker_name" in result.stderr and "placeholder" in result.stderr
+    assert recorded_runs(runs_dir) == []
+
+
+def test_real_mainnet_inventory_is_refused_until_filled_in(runs_dir: Path) -> None:
+    result = run_cli("network-down", "-i", "mainnet")
+    assert result.returncode == 2
+    assert "is still a placeholder" in result.stderr
+    assert recorded_runs(runs_dir) == []
+
+
+def test_cli_runner_maps_errors_to_exit_2(project: Path, runs_dir: Path) -> None:
+    for argv, message in BAD_INPUTS:
+        result = CliRunner().invoke(app, _route(argv))
+        assert result.exit_code == 2, (argv, result.output)
+        assert message in " ".join(result.output.split())
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert recorded_runs(runs_dir) == []
+
+
+def test_list_json_has_the_fields_tools_read() -> None:
+    import json
+
+    result = run_cli("list", "--json")
+    assert result.returncode == 0
+    incidents = json.loads(result.stdout)
+    names = {i["name"] for i in incidents}
+    assert {"network-down", "security-breach", "handoff"} <= names
+    for incident in incidents:
+        assert {"name", "severity", "response_time", "playbook", "aliases", "alerts"} <= incident.keys()
+
+
+def test_show_prints_manual_steps_for_a_manual_incident(project: Path) -> None:
+    result = run_cli("show", "demo-manual")
+    assert result.returncode == 0
+    assert "Not automated yet" in result.stdout and "kubectl get pods -n demo" in result.stdout
+
+
+def test_show_outlines_phases_and_gates(project: Path) -> None:
+    result = run_cli("show", "demo")
+    assert result.returncode == 0
+    assert "remediate" in result.stdout
+    gate_lines = [line for line in result.stdout.splitlines() if "GATE" in line]
+    assert gate_lines == [gate_lines[0]] and "Ask before writing the marker" in gate_lines[0]
