@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from jeju_play import yamlio
 
 from jeju_play.errors import InvalidCatalog, UnknownIncident
 from jeju_play.runbook import find_section
@@ -82,10 +82,10 @@ class Catalog:
 def load(root: Path) -> Catalog:
     path = root / "catalog.yml"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yamlio.load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise InvalidCatalog(f"No catalog at {path}: is JEJU_PLAY_HOME pointing at the ops repo?") from exc
-    except yaml.YAMLError as exc:
+    except yamlio.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         raise InvalidCatalog(f"{path}{where} is not valid YAML: fix it (yamllint {path}).") from exc

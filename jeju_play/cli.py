@@ -10,12 +10,12 @@ import re
 import sys
 from typing import Annotated, Any
 
+import click
 import typer
 import yaml
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-from typer import _click as click
 from typer.core import TyperGroup
 
 from jeju_play import catalog as catalog_mod

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from jeju_play import yamlio
 
 from jeju_play.errors import InvalidInventory, UnknownEnvironment
 
@@ -92,8 +92,8 @@ def _read_yaml(file: Path) -> dict[str, Any]:
     if _is_vault(file):
         return {}
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
+        data = yamlio.load(file.read_text(encoding="utf-8"))
+    except yamlio.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "malformed YAML"

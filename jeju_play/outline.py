@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from jeju_play import yamlio
 
 _TASK_KEYWORDS = {
     "name", "when", "register", "loop", "loop_control", "vars", "tags", "become", "changed_when",
@@ -37,7 +37,7 @@ class PlayOutline:
 def outline(playbook: Path, roles_dir: Path) -> list[PlayOutline]:
     from jeju_play.run import phase_of
 
-    plays = yaml.safe_load(playbook.read_text(encoding="utf-8")) or []
+    plays = yamlio.load(playbook.read_text(encoding="utf-8")) or []
     result = []
     for play in plays:
         if not isinstance(play, dict) or "hosts" not in play:
@@ -76,7 +76,7 @@ def _steps(tasks: list[Any], base: Path, roles_dir: Path, depth: int) -> list[St
             file = arg if isinstance(arg, str) else arg.get("file", "")
             path = base / file
             if path.is_file():
-                steps += _steps(yaml.safe_load(path.read_text()) or [], path.parent, roles_dir, depth + 1)
+                steps += _steps(yamlio.load(path.read_text()) or [], path.parent, roles_dir, depth + 1)
         elif module in _ROLES and isinstance(arg, dict):
             steps += _role_steps(str(arg.get("name", "")), roles_dir, depth + 1,
                                  str(arg.get("tasks_from", "main")))
@@ -88,4 +88,4 @@ def _role_steps(role: str, roles_dir: Path, depth: int, tasks_from: str = "main"
     path = roles_dir / short / "tasks" / f"{tasks_from}.yml"
     if not path.is_file():
         return [Step(f"role {role}", "role", False, depth)]
-    return _steps(yaml.safe_load(path.read_text()) or [], path.parent, roles_dir, depth)
+    return _steps(yamlio.load(path.read_text()) or [], path.parent, roles_dir, depth)

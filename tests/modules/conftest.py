@@ -100,3 +100,13 @@ def run_playbook(collections: Path, tmp_path: Path, tasks: list[dict], extra_var
     env = module_env(collections)
     env.update(ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default", ANSIBLE_NOCOLOR="1")
     return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300, check=False)
+
+
+def start_module_file(collections: Path, tmp_path: Path, name: str, args: dict) -> subprocess.Popen[str]:
+    """Start a module run in the background (for crash and concurrency tests); read its JSON from stdout."""
+    args_file = tmp_path / f"{name}-bg-{free_port()}.json"
+    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+    return subprocess.Popen(
+        [PYTHON, str(MODULES / f"{name}.py"), str(args_file)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=module_env(collections),
+    )

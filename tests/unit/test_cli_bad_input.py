@@ -90,3 +90,18 @@ def test_show_outlines_phases_and_gates(project: Path) -> None:
     assert "remediate" in result.stdout
     gate_lines = [line for line in result.stdout.splitlines() if "GATE" in line]
     assert gate_lines == [gate_lines[0]] and "Ask before writing the marker" in gate_lines[0]
+
+
+def test_list_and_help_import_no_heavy_library() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\nfrom jeju_play.cli import app, _route\n"
+        "for argv in (['--help'], ['list']):\n"
+        "    try:\n        app(args=_route(argv), prog_name='jeju-play')\n"
+        "    except SystemExit:\n        pass\n"
+        "print(sorted(m for m in ('ansible', 'ansible_runner', 'web3', 'kubernetes') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]"

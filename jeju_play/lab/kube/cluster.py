@@ -49,8 +49,12 @@ def node_object(name: str, address: str) -> Obj:
             "capacity": {"cpu": "8", "memory": "32Gi", "pods": "110"},
             "allocatable": {"cpu": "8", "memory": "32Gi", "pods": "110"},
             "addresses": [{"type": "InternalIP", "address": address}, {"type": "Hostname", "address": name}],
-            "nodeInfo": {"kubeletVersion": "v1.32.0", "osImage": "jeju lab", "architecture": "amd64",
-                         "operatingSystem": "linux", "containerRuntimeVersion": "containerd://1.7.0"},
+            "nodeInfo": {
+                "kubeletVersion": "v1.32.0", "kubeProxyVersion": "v1.32.0", "osImage": "jeju lab",
+                "architecture": "amd64", "operatingSystem": "linux", "kernelVersion": "6.1.0",
+                "containerRuntimeVersion": "containerd://1.7.0", "bootID": f"boot-{name}",
+                "machineID": f"machine-{name}", "systemUUID": f"uuid-{name}",
+            },
         },
     }
 

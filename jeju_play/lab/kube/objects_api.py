@@ -85,7 +85,8 @@ class ObjectsApi:
             dry_run = is_dry_run(request)
             for obj in doomed:
                 self.store.delete(rt, namespace, obj["metadata"]["name"], dry_run=dry_run)
-            return json_response(self._list_body(rt, doomed))
+            return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                                  "details": {"group": rt.group, "kind": rt.plural}})
         raise method_not_allowed()
 
     def _selectors(self, request: web.Request) -> tuple[Any, Any]:
@@ -159,10 +160,7 @@ class ObjectsApi:
             target.rt, target.namespace, target.name or "", propagation=propagation,
             dry_run=is_dry_run(request, options),
         )
-        details = {"name": gone["metadata"]["name"], "group": target.rt.group, "kind": target.rt.plural,
-                   "uid": gone["metadata"]["uid"]}
-        return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                              "details": details})
+        return json_response(gone)
 
     async def status(self, request: web.Request, target: Target) -> web.Response:
         rt = target.rt

@@ -3,6 +3,7 @@ dispatcher that answers the way geth's rpc package does (same codes and messages
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 from collections.abc import Awaitable, Callable
@@ -71,7 +72,9 @@ class LoopbackServer:
             await self._site.stop()
             self._site = None
             if self._runner.server is not None:
-                self._runner.server.pre_shutdown()  # close kept-alive connections too
+                for connection in list(self._runner.server.connections):
+                    connection.force_close()  # kept-alive connections go too, as when a pod dies
+                await asyncio.sleep(0.01)  # let clients in this process see the close before they reuse it
         self.listening = listening
 
     async def stop(self) -> None:

@@ -55,3 +55,15 @@ def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 15.0) ->
         if time.monotonic() > deadline:
             raise AssertionError(f"gave up waiting for {what}")
         time.sleep(0.05)
+
+
+def raw(api: Any, method: str, path: str, body: Any = None, content_type: str = "application/json",
+        query: str = "") -> Any:
+    """One HTTP call through the kubernetes client's REST layer; returns the decoded JSON body."""
+    import json
+
+    url = api.configuration.host + path + (f"?{query}" if query else "")
+    headers = {"Content-Type": content_type, "Accept": "application/json"}
+    response = api.call_api(method, url, header_params=headers, body=body)
+    response.read()
+    return json.loads(response.data)

@@ -8,7 +8,7 @@ import pytest
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-from .helpers import NAMESPACE, configmap, deployment, wait_for
+from .helpers import NAMESPACE, configmap, deployment, raw, wait_for
 
 
 def test_create_get_list_with_versions(api: client.ApiClient) -> None:
@@ -18,9 +18,7 @@ def test_create_get_list_with_versions(api: client.ApiClient) -> None:
     fetched = core.read_namespaced_config_map("a", NAMESPACE)
     assert fetched.data == {"k": "v"}
     assert fetched.metadata.resource_version == created.metadata.resource_version
-    listed = api.call_api(
-        f"/api/v1/namespaces/{NAMESPACE}/configmaps", "GET", response_type=object, _return_http_data_only=True
-    )
+    listed = raw(api, "GET", f"/api/v1/namespaces/{NAMESPACE}/configmaps")
     assert listed["kind"] == "ConfigMapList" and listed["apiVersion"] == "v1"
     assert int(listed["metadata"]["resourceVersion"]) >= int(created.metadata.resource_version)
 
@@ -81,11 +79,8 @@ def test_patch_types(api: client.ApiClient) -> None:
     assert container.image == "op-node:v1.9.0" and container.resources.limits == {"memory": "2Gi"}
     assert result.metadata.generation == 2
 
-    api.call_api(
-        f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/op-node", "PATCH",
-        body={"metadata": {"annotations": {"owner": "sre"}}, "spec": {"paused": None}},
-        header_params={"Content-Type": "application/merge-patch+json"}, response_type=object,
-    )
+    raw(api, "PATCH", f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/op-node",
+        {"metadata": {"annotations": {"owner": "sre"}}, "spec": {"paused": None}}, "application/merge-patch+json")
     ops = [{"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "op-node:v2"}]
     result = apps.patch_namespaced_deployment("op-node", NAMESPACE, ops)
     assert result.spec.template.spec.containers[0].image == "op-node:v2"
@@ -96,13 +91,10 @@ def test_patch_types(api: client.ApiClient) -> None:
 
 def test_server_side_apply_creates_then_merges(api: client.ApiClient) -> None:
     path = f"/api/v1/namespaces/{NAMESPACE}/configmaps/applied"
-    headers = {"Content-Type": "application/apply-patch+yaml"}
+    apply = "application/apply-patch+yaml"
     first = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "applied"}, "data": {"a": "1"}}
-    api.call_api(path, "PATCH", body=first, header_params=headers, query_params=[("fieldManager", "t")],
-                 response_type=object)
-    second = {**first, "data": {"b": "2"}}
-    api.call_api(path, "PATCH", body=second, header_params=headers, query_params=[("fieldManager", "t")],
-                 response_type=object)
+    raw(api, "PATCH", path, first, apply, query="fieldManager=t")
+    raw(api, "PATCH", path, {**first, "data": {"b": "2"}}, apply, query="fieldManager=t")
     assert client.CoreV1Api(api).read_namespaced_config_map("applied", NAMESPACE).data == {"a": "1", "b": "2"}
 
 
@@ -138,8 +130,13 @@ def test_scale_and_status_subresources(api: client.ApiClient) -> None:
     ready = wait_for("3 ready replicas", lambda: apps.read_namespaced_deployment_status("op-node", NAMESPACE)
                      if apps.read_namespaced_deployment("op-node", NAMESPACE).status.ready_replicas == 3 else None)
     assert ready.status.observed_generation == ready.metadata.generation
-    apps.patch_namespaced_deployment_status("op-node", NAMESPACE, {"status": {"collisionCount": 4}})
-    assert apps.read_namespaced_deployment("op-node", NAMESPACE).status.collision_count == 4
+    core = client.CoreV1Api(api)
+    claim = {"metadata": {"name": "reth-data"}, "spec": {"accessModes": ["ReadWriteOnce"],
+                                                        "resources": {"requests": {"storage": "100Gi"}}}}
+    core.create_namespaced_persistent_volume_claim(NAMESPACE, claim)
+    core.patch_namespaced_persistent_volume_claim_status("reth-data", NAMESPACE, {"status": {"phase": "Bound"}})
+    core.patch_namespaced_persistent_volume_claim("reth-data", NAMESPACE, {"status": {"phase": "Lost"}})
+    assert core.read_namespaced_persistent_volume_claim("reth-data", NAMESPACE).status.phase == "Bound"
 
 
 def test_watch_streams_changes(api: client.ApiClient) -> None:
@@ -164,6 +161,5 @@ def test_pod_logs_and_metrics(lab, api: client.ApiClient) -> None:
         lab.call(lab.cluster.append_log, NAMESPACE, pod.metadata.name, f"t=INFO msg=line{number}")
     text = core.read_namespaced_pod_log(pod.metadata.name, NAMESPACE, tail_lines=2)
     assert text == "t=INFO msg=line3\nt=INFO msg=line4\n"
-    metrics = api.call_api(f"/apis/metrics.k8s.io/v1beta1/namespaces/{NAMESPACE}/pods", "GET",
-                           response_type=object, _return_http_data_only=True)
+    metrics = raw(api, "GET", f"/apis/metrics.k8s.io/v1beta1/namespaces/{NAMESPACE}/pods")
     assert metrics["items"][0]["containers"][0]["usage"]["memory"] == "65536Ki"
