@@ -95,10 +95,10 @@ def last_batch(client: RpcClient, batcher: str, inbox: str, nonce: int, head: in
         )
         full = client.call("eth_getBlockByNumber", block_tag(block), True)
         for tx in full["transactions"]:
-            if tx["from"].lower() == batcher.lower() and hex_int(tx["nonce"]) == target - 1:
-                if (tx.get("to") or "").lower() == inbox.lower():
-                    timestamp = hex_int(full["timestamp"])
-                    return {"hash": tx["hash"], "block": block, "timestamp": timestamp,
-                            "age_seconds": max(0, head_time - timestamp), "nonce": target - 1}
+            if (tx["from"].lower() == batcher.lower() and hex_int(tx["nonce"]) == target - 1
+                    and (tx.get("to") or "").lower() == inbox.lower()):
+                timestamp = hex_int(full["timestamp"])
+                return {"hash": tx["hash"], "block": block, "timestamp": timestamp,
+                        "age_seconds": max(0, head_time - timestamp), "nonce": target - 1}
         hi = block
     return None

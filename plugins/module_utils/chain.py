@@ -48,7 +48,7 @@ def account_balances(client: RpcClient, expect_chain_id: int | None, accounts: d
     chain_id, number, *balances = client.require(calls)
     result = {"chain_id": check_chain_id(client, chain_id, expect_chain_id), "block_number": hex_int(number)}
     rows, below = {}, []
-    for name, raw in zip(names, balances):
+    for name, raw in zip(names, balances, strict=True):
         wei = hex_int(raw)
         minimum = minimums_eth.get(name)
         min_wei = to_wei(minimum) if minimum is not None else None
@@ -73,7 +73,7 @@ def fee_market(client: RpcClient, expect_chain_id: int | None, max_gas_price_gwe
         Call("eth_maxPriorityFeePerGas"), Call("eth_gasPrice"), Call("eth_blobBaseFee"),
     ]
     chain_id, block, priority, gas_price, blob = client.batch(calls)
-    for item, call in zip((chain_id, block, gas_price), (calls[0], calls[1], calls[3])):
+    for item, call in zip((chain_id, block, gas_price), (calls[0], calls[1], calls[3]), strict=True):
         if isinstance(item, CallError):
             raise ModuleFailure(f"{call.method} on {client.endpoint} failed: {item.message}")
     facts = {"chain_id": check_chain_id(client, chain_id, expect_chain_id), "block_number": hex_int(block["number"])}

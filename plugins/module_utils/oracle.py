@@ -25,7 +25,7 @@ def oracle_state(client: RpcClient, expect_chain_id: int | None, oracle: str) ->
         eth_call(oracle, "latestBlockNumber()"),
     ]
     chain_id, head, code, index, next_block, interval, proposer, latest_block = client.batch(calls)
-    for item, call in zip((chain_id, head, code), calls):
+    for item, call in zip((chain_id, head, code), calls[:3], strict=True):
         if isinstance(item, CallError):
             raise RpcError(f"{call.method} on {client.endpoint} failed: {item.message}")
     facts = {"chain_id": check_chain_id(client, chain_id, expect_chain_id), "address": oracle}
@@ -35,7 +35,9 @@ def oracle_state(client: RpcClient, expect_chain_id: int | None, oracle: str) ->
     for name, item in (("next_block_number", next_block), ("submission_interval", interval),
                        ("latest_block_number", latest_block)):
         facts[name] = _uint(item, name, oracle, client)
-    facts["proposer"] = None if isinstance(proposer, CallError) else to_checksum_address(decode(["address"], proposer)[0])
+    if not isinstance(proposer, CallError):
+        proposer = to_checksum_address(decode(["address"], proposer)[0])
+    facts["proposer"] = None if isinstance(proposer, CallError) else proposer
     head_time = hex_int(head["timestamp"])
     facts.update(l1_head=hex_int(head["number"]), l1_timestamp=head_time)
     if isinstance(index, CallError):  # latestOutputIndex() reverts while nothing was proposed

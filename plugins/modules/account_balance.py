@@ -66,10 +66,21 @@ balances:
   description: Per account name, C(address), C(wei), C(eth), C(min_eth) and C(below_min).
   returned: success
   type: dict
-below_min: {description: Names of the accounts below their minimum., returned: success, type: list, elements: str}
-summary: {description: One sentence naming the accounts below their minimum., returned: when any is below, type: str}
+below_min:
+  description: Names of the accounts below their minimum.
+  returned: success
+  type: list
+  elements: str
+summary:
+  description: One sentence naming the accounts below their minimum.
+  returned: when any is below
+  type: str
 endpoint: {description: The endpoint that answered., returned: always, type: str}
-endpoints_tried: {description: Each endpoint tried with error and latency_ms., returned: always, type: list, elements: dict}
+endpoints_tried:
+  description: Each endpoint tried with error and latency_ms.
+  returned: always
+  type: list
+  elements: dict
 rpc_round_trips: {description: HTTP requests made to the chain., returned: always, type: int}
 """
 

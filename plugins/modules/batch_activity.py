@@ -12,7 +12,7 @@ description:
   - Reads the batcher's nonce at the head and at the start of the window (found by a k-ary search over block
     timestamps, 16 probes per batched request) instead of scanning every block; the block that holds the last
     transaction is found the same way through the nonce, then read once to name the transaction.
-  - The count in the window is the number of transactions the batcher sent in it (its nonce delta): the
+  - The count in the window is the number of transactions the batcher sent in it (its nonce delta); the
     batcher address sends nothing but batches. The last batch is checked to go to the inbox.
   - Reading nonces at past blocks needs the node to hold state for them (archive or recent enough).
 version_added: 0.1.0
@@ -74,7 +74,11 @@ last_batch:
   returned: success
   type: dict
 endpoint: {description: The endpoint that answered., returned: always, type: str}
-endpoints_tried: {description: Each endpoint tried with error and latency_ms., returned: always, type: list, elements: dict}
+endpoints_tried:
+  description: Each endpoint tried with error and latency_ms.
+  returned: always
+  type: list
+  elements: dict
 rpc_round_trips: {description: HTTP requests made to the chain., returned: always, type: int}
 """
 

@@ -65,7 +65,10 @@ number: {description: Latest block number., returned: success, type: int}
 hash: {description: Latest block hash., returned: success, type: str}
 timestamp: {description: Latest block timestamp (unix seconds)., returned: success, type: int}
 age_seconds: {description: Seconds since the latest block's timestamp., returned: success, type: float}
-stalled: {description: Head older than stalled_after, or no block added while watching., returned: success, type: bool}
+stalled:
+  description: Head older than stalled_after, or no block added while watching.
+  returned: success
+  type: bool
 blocks_advanced:
   description: Blocks added during watch_seconds (null without watch_seconds).
   returned: success

@@ -56,11 +56,18 @@ priority_fee_wei: {description: Suggested priority fee (null when not served)., 
 priority_fee_gwei: {description: The same in gwei., returned: success, type: float}
 gas_price_wei: {description: eth_gasPrice., returned: success, type: int}
 gas_price_gwei: {description: The same in gwei., returned: success, type: float}
-blob_base_fee_wei: {description: Blob base fee (null when the node does not serve it)., returned: success, type: int}
+blob_base_fee_wei:
+  description: Blob base fee (null when the node does not serve it).
+  returned: success
+  type: int
 blob_base_fee_gwei: {description: The same in gwei., returned: success, type: float}
 above_max: {description: Gas price above max_gas_price_gwei., returned: success, type: bool}
 endpoint: {description: The endpoint that answered., returned: always, type: str}
-endpoints_tried: {description: Each endpoint tried with error and latency_ms., returned: always, type: list, elements: dict}
+endpoints_tried:
+  description: Each endpoint tried with error and latency_ms.
+  returned: always
+  type: list
+  elements: dict
 rpc_round_trips: {description: HTTP requests made to the chain., returned: always, type: int}
 """
 

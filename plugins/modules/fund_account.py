@@ -108,14 +108,23 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-tx_hash: {description: The transfer's hash; null when nothing was (or would be) sent., returned: always, type: str}
+tx_hash:
+  description: The transfer's hash; null when nothing was (or would be) sent.
+  returned: always
+  type: str
 amount_eth: {description: The top-up amount in ETH., returned: success, type: float}
 amount_wei: {description: The top-up amount in wei., returned: success, type: int}
 balance_before_eth: {description: Recipient balance before., returned: success, type: float}
-balance_after_eth: {description: Recipient balance after (not in check mode)., returned: when sent, type: float}
+balance_after_eth:
+  description: Recipient balance after (not in check mode).
+  returned: when sent
+  type: float
 would_send_eth: {description: Amount a real run would send., returned: check mode, type: float}
 daily_cap_left_eth: {description: What the daily cap still allows., returned: success, type: float}
-sent_by_this_run: {description: False when an earlier run of the same intent sent it., returned: success, type: bool}
+sent_by_this_run:
+  description: False when an earlier run of the same intent sent it.
+  returned: success
+  type: bool
 intent: {description: The intent this transfer was recorded under., returned: success, type: str}
 sender: {description: The funding account's address., returned: success, type: str}
 """

@@ -66,7 +66,10 @@ sync_status: {description: The raw optimism_syncStatus., returned: sync_status s
 unsafe_l2_number: {description: Unsafe L2 head., returned: sync_status stop start, type: int}
 safe_l2_number: {description: Safe L2 head., returned: sync_status stop start, type: int}
 finalized_l2_number: {description: Finalized L2 head., returned: sync_status stop start, type: int}
-unsafe_head_hash: {description: Unsafe head hash (for stop, the hash it stopped at)., returned: sync_status stop start, type: str}
+unsafe_head_hash:
+  description: Unsafe head hash (for stop, the hash it stopped at).
+  returned: sync_status stop start
+  type: str
 active: {description: Whether the sequencer runs (after the action)., returned: sequencer actions, type: bool}
 start_hash: {description: The hash start_sequencer used., returned: start_sequencer, type: str}
 output_root: {description: The output root at block_number., returned: output_at_block, type: str}

@@ -57,18 +57,33 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-latest_index: {description: latestOutputIndex(); null when nothing was proposed., returned: success, type: int}
+latest_index:
+  description: latestOutputIndex(); null when nothing was proposed.
+  returned: success
+  type: int
 proposed: {description: Whether any output exists., returned: success, type: bool}
 latest_output:
   description: C(output_root), C(timestamp), C(l2_block_number) of the latest output; null when none.
   returned: success
   type: dict
-age_seconds: {description: Settlement-chain head time minus the output's timestamp., returned: success, type: int}
-next_block_number: {description: nextBlockNumber(), the L2 block of the next output., returned: success, type: int}
+age_seconds:
+  description: Settlement-chain head time minus the output's timestamp.
+  returned: success
+  type: int
+next_block_number:
+  description: nextBlockNumber(), the L2 block of the next output.
+  returned: success
+  type: int
 submission_interval: {description: SUBMISSION_INTERVAL() in L2 blocks., returned: success, type: int}
 proposer: {description: PROPOSER()., returned: success, type: str}
-op_node_output_root: {description: The root op-node computes for the same block., returned: with op_node_rpc_url, type: str}
-mismatch: {description: On-chain root differs from op-node's (null when not compared)., returned: with op_node_rpc_url, type: bool}
+op_node_output_root:
+  description: The root op-node computes for the same block.
+  returned: with op_node_rpc_url
+  type: str
+mismatch:
+  description: On-chain root differs from op-node's (null when not compared).
+  returned: with op_node_rpc_url
+  type: bool
 endpoint: {description: The settlement-chain endpoint that answered., returned: always, type: str}
 rpc_round_trips: {description: HTTP requests made to the settlement chain., returned: always, type: int}
 """

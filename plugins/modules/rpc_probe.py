@@ -71,7 +71,10 @@ max_ms: {description: Slowest successful request (ms)., returned: success, type:
 errors: {description: Failed requests., returned: success, type: int}
 error_rate: {description: Failed requests / samples., returned: success, type: float}
 error_examples: {description: Up to five distinct errors., returned: success, type: list, elements: str}
-degraded: {description: p95 above threshold_ms or error rate above max_error_rate., returned: success, type: bool}
+degraded:
+  description: p95 above threshold_ms or error rate above max_error_rate.
+  returned: success
+  type: bool
 reasons: {description: Why it is degraded., returned: success, type: list, elements: str}
 """
 

@@ -123,13 +123,23 @@ EXAMPLES = r"""
 
 RETURN = r"""
 safe_tx_hash: {description: The EIP-712 SafeTx hash., returned: success, type: str}
-tx_hash: {description: The execTransaction transaction hash (null when not sent)., returned: always, type: str}
+tx_hash:
+  description: The execTransaction transaction hash (null when not sent).
+  returned: always
+  type: str
 executed: {description: The Safe executed it (ExecutionSuccess)., returned: success, type: bool}
-signers: {description: Owners whose signatures were used, sorted., returned: except hash, type: list, elements: str}
+signers:
+  description: Owners whose signatures were used, sorted.
+  returned: except hash
+  type: list
+  elements: str
 ready: {description: Enough signatures for the threshold., returned: except hash, type: bool}
 threshold: {description: The Safe's threshold., returned: success, type: int}
 safe_nonce: {description: The Safe's nonce before this run., returned: success, type: int}
-revert_reason: {description: The contract's revert reason with the GS code explained., returned: on revert, type: str}
+revert_reason:
+  description: The contract's revert reason with the GS code explained.
+  returned: on revert
+  type: str
 presigned_file: {description: The file written by action=sign., returned: with output_dir, type: str}
 """
 

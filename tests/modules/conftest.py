@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from jeju_play.lab.anvil import AnvilNode, free_port
+from jeju_play.lab.sim.conditions import Conditions
+from jeju_play.lab.sim.logfmt import ComponentLog, discard
+from jeju_play.lab.sim.op_node import OpNode
+from jeju_play.lab.sim.rollup import RollupConfig, RollupState, Timing
+from jeju_play.lab.sim.sequencer import Sequencer
 from jeju_play.paths import collections_dir, project_root
 
 ROOT = project_root()
@@ -110,3 +118,36 @@ def start_module_file(collections: Path, tmp_path: Path, name: str, args: dict) 
         [PYTHON, str(MODULES / f"{name}.py"), str(args_file)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, env=module_env(collections),
     )
+
+
+@pytest.fixture
+def op_node_url(fresh_anvil):
+    """The op-node RPC simulator in a background event loop (the sequencer loop itself is not run)."""
+    loop = asyncio.new_event_loop()
+    started, holder = threading.Event(), {}
+
+    async def serve() -> None:
+        session = aiohttp.ClientSession()
+        conditions, state = Conditions(), RollupState()
+        config = RollupConfig(l1_chain_id=8453, l2_chain_id=901, batch_inbox_address="0x" + "ff" * 20,
+                              batcher_address="0x" + "ba" * 20)
+        log = ComponentLog("op-node", discard)
+        sequencer = Sequencer(session, conditions, timing=Timing(), state=state, l2_url=fresh_anvil.url, log=log)
+        node = OpNode(session, conditions, config=config, state=state, sequencer=sequencer,
+                      l2_url=fresh_anvil.url, log=log)
+        await node.start()
+        holder.update(url=node.url, stop=asyncio.Event())
+        started.set()
+        await holder["stop"].wait()
+        await node.server.stop()
+        await session.close()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    thread.start()
+    assert started.wait(10), "the op-node simulator did not start"
+    try:
+        yield holder["url"]
+    finally:
+        loop.call_soon_threadsafe(holder["stop"].set)
+        thread.join(10)
+        loop.close()

@@ -94,7 +94,8 @@ def test_a_crash_between_send_and_record_then_a_rerun_sends_once(fresh_anvil, fu
         crashed.send_signal(signal.SIGKILL)  # dies after broadcasting, before recording the outcome
     finally:
         crashed.wait(10)
-    states = [json.loads(line)["state"] for line in open(funding["ledger_path"])]
+    with open(funding["ledger_path"]) as ledger:
+        states = [json.loads(line)["state"] for line in ledger]
     assert "confirmed" not in states
     if dropped:  # the node lost it (restart, eviction): the rerun must re-broadcast the same signed bytes
         pending = rpc_call(url, "txpool_content")["pending"]

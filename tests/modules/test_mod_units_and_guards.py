@@ -15,7 +15,12 @@ from ansible_collections.jeju.ops.plugins.module_utils.funding import Guards
 from ansible_collections.jeju.ops.plugins.module_utils.ledger import Ledger
 from ansible_collections.jeju.ops.plugins.module_utils.probe import percentile
 from ansible_collections.jeju.ops.plugins.module_utils.safe import (
-    SafeState, SafeTx, ordered_signatures, pause_data, recover, sign_with_keys,
+    SafeState,
+    SafeTx,
+    ordered_signatures,
+    pause_data,
+    recover,
+    sign_with_keys,
 )
 from ansible_collections.jeju.ops.plugins.module_utils.units import UnitError, from_wei, to_wei
 from ansible_collections.jeju.ops.plugins.modules import account_balance, fund_account

@@ -50,10 +50,16 @@ def node_object(name: str, address: str) -> Obj:
             "allocatable": {"cpu": "8", "memory": "32Gi", "pods": "110"},
             "addresses": [{"type": "InternalIP", "address": address}, {"type": "Hostname", "address": name}],
             "nodeInfo": {
-                "kubeletVersion": "v1.32.0", "kubeProxyVersion": "v1.32.0", "osImage": "jeju lab",
-                "architecture": "amd64", "operatingSystem": "linux", "kernelVersion": "6.1.0",
-                "containerRuntimeVersion": "containerd://1.7.0", "bootID": f"boot-{name}",
-                "machineID": f"machine-{name}", "systemUUID": f"uuid-{name}",
+                "kubeletVersion": "v1.32.0",
+                "kubeProxyVersion": "v1.32.0",
+                "osImage": "jeju lab",
+                "architecture": "amd64",
+                "operatingSystem": "linux",
+                "kernelVersion": "6.1.0",
+                "containerRuntimeVersion": "containerd://1.7.0",
+                "bootID": f"boot-{name}",
+                "machineID": f"machine-{name}",
+                "systemUUID": f"uuid-{name}",
             },
         },
     }
@@ -133,7 +139,8 @@ class Cluster:
         found = self.store.peek(NAMESPACE, None, name)
         if found is not None:
             return self.store.get(NAMESPACE, None, name)
-        return self.store.create(NAMESPACE, {"metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}}})
+        labels = {"kubernetes.io/metadata.name": name}
+        return self.store.create(NAMESPACE, {"metadata": {"name": name, "labels": labels}})
 
     def subscribe(self, fn: Callable[[str, Obj], None]) -> Callable[[], None]:
         """Call fn(event_type, obj) after every change (ADDED/MODIFIED/DELETED). Returns an unsubscribe."""
@@ -150,8 +157,13 @@ class Cluster:
             "apiVersion": "v1",
             "kind": "Event",
             "metadata": {"name": f"{meta['name']}.{secrets.token_hex(8)}", "namespace": namespace},
-            "involvedObject": {"apiVersion": involved.get("apiVersion"), "kind": involved.get("kind"),
-                               "name": meta["name"], "namespace": namespace, "uid": meta.get("uid")},
+            "involvedObject": {
+                "apiVersion": involved.get("apiVersion"),
+                "kind": involved.get("kind"),
+                "name": meta["name"],
+                "namespace": namespace,
+                "uid": meta.get("uid"),
+            },
             "reason": reason,
             "message": message,
             "type": type,
@@ -175,9 +187,11 @@ class Cluster:
         node = self.store.get(NODE, None, name)
         others = [c for c in node["status"].get("conditions") or [] if c["type"] != "Ready"]
         node["status"]["conditions"] = [*others, self._ready_condition(ready)]
-        node["spec"]["taints"] = [] if ready else [
-            {"key": "node.kubernetes.io/unreachable", "effect": "NoSchedule", "timeAdded": self.store.now()}
-        ]
+        node["spec"]["taints"] = (
+            []
+            if ready
+            else [{"key": "node.kubernetes.io/unreachable", "effect": "NoSchedule", "timeAdded": self.store.now()}]
+        )
         node["metadata"].pop("resourceVersion", None)
         self.store.update(NODE, node)
         return self.store.update(NODE, node, subresource="status")
@@ -233,8 +247,15 @@ class Cluster:
         self._logs.setdefault(key, deque(maxlen=LOG_LINES_KEPT)).append(LogLine(self.store.clock(), line))
 
     def read_log(
-        self, namespace: str, pod: str, container: str | None = None, *, previous: bool = False,
-        tail_lines: int | None = None, timestamps: bool = False, since_seconds: float | None = None,
+        self,
+        namespace: str,
+        pod: str,
+        container: str | None = None,
+        *,
+        previous: bool = False,
+        tail_lines: int | None = None,
+        timestamps: bool = False,
+        since_seconds: float | None = None,
     ) -> str:
         lines = list(self._logs.get((namespace, pod, self._container_of(namespace, pod, container), previous), ()))
         if since_seconds is not None:
@@ -250,7 +271,8 @@ class Cluster:
         self.controller.wake()
         if change_type == "DELETED" and obj.get("kind") == "Pod":
             self.controller.forget_pod(obj["metadata"]["uid"])
-            for key in [k for k in self._logs if k[0] == obj["metadata"]["namespace"] and k[1] == obj["metadata"]["name"]]:
+            where = (obj["metadata"]["namespace"], obj["metadata"]["name"])
+            for key in [k for k in self._logs if k[:2] == where]:
                 del self._logs[key]
 
     def start(self) -> None:

@@ -8,6 +8,7 @@ depend on outside state are re-read).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -16,7 +17,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from jeju_play.lab.kube.api_errors import ApiError
-from jeju_play.lab.kube.patching import clone
+from jeju_play.lab.kube.patching import clone_obj
 from jeju_play.lab.kube.pods import controlled_by, is_ready, kubelet_status, pending_status, pod_from_template
 from jeju_play.lab.kube.resources import DEPLOYMENT, NODE, POD, REPLICASET
 
@@ -37,7 +38,7 @@ def template_hash(template: Obj) -> str:
 
 
 def strip_hash(template: Obj) -> Obj:
-    stripped = clone(template)
+    stripped = clone_obj(template)
     labels = (stripped.get("metadata") or {}).get("labels")
     if labels:
         labels.pop(HASH_LABEL, None)
@@ -65,26 +66,30 @@ class Controller:
         self._ready_at: dict[str, float] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     # -- the loop --------------------------------------------------------------------------------------
     def start(self) -> None:
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.get_running_loop().create_task(self._run(), name="lab-kube-controller")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        """Finish the current pass and end the loop (a flag, not cancel: wait_for in 3.11 can eat a cancel)."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        done, _ = await asyncio.wait({task}, timeout=2.0)
+        if not done:
+            task.cancel()
 
     def wake(self) -> None:
         self._wake.set()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 self.reconcile()
@@ -92,10 +97,9 @@ class Controller:
                 LOG.exception("lab controller pass failed")
             pending = [t - time.monotonic() for t in self._ready_at.values() if t > time.monotonic()]
             timeout = min([self.resync_seconds, *pending])
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=max(timeout, 0.01))
-            except TimeoutError:
-                pass
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(timeout, 0.01)):
+                    await self._wake.wait()
 
     def reconcile(self) -> None:
         """One pass over pods, deployments and replica sets."""
@@ -127,10 +131,10 @@ class Controller:
         if not pod["spec"].get("nodeName"):
             node = self._pick_node(ready_nodes)
             if node is None:
-                message = "0/{} nodes are available: no node is Ready".format(len(self.store.scan(NODE)))
+                message = f"0/{len(self.store.scan(NODE))} nodes are available: no node is Ready"
                 self._set_status(POD, pod, pending_status(now, unschedulable=message))
                 return
-            bound = clone(pod)
+            bound = clone_obj(pod)
             bound["spec"]["nodeName"] = node
             pod = self.store.update(POD, bound)
         started_at = self._ready_at.setdefault(meta["uid"], time.monotonic() + self.ready_delay)
@@ -147,7 +151,7 @@ class Controller:
     def _set_status(self, rt: Any, obj: Obj, status: Obj) -> None:
         if obj.get("status") == status:
             return
-        updated = clone(obj)
+        updated = clone_obj(obj)
         updated["status"] = status
         updated["metadata"].pop("resourceVersion", None)
         self.store.update(rt, updated, subresource="status")
@@ -216,9 +220,9 @@ class Controller:
     def _create_replica_set(self, deployment: Obj, template: Obj, number: int, replicas: int) -> Obj:
         meta = deployment["metadata"]
         pod_hash = template_hash(template)
-        template = clone(template)
+        template = clone_obj(template)
         template.setdefault("metadata", {}).setdefault("labels", {})[HASH_LABEL] = pod_hash
-        selector = clone(deployment["spec"]["selector"])
+        selector = clone_obj(deployment["spec"]["selector"])
         selector.setdefault("matchLabels", {})[HASH_LABEL] = pod_hash
         annotations = {REVISION: str(number), "deployment.kubernetes.io/desired-replicas": str(replicas)}
         cause = (meta.get("annotations") or {}).get(CHANGE_CAUSE)
@@ -231,15 +235,23 @@ class Controller:
                 "labels": template["metadata"]["labels"],
                 "annotations": annotations,
                 "ownerReferences": [
-                    {"apiVersion": "apps/v1", "kind": "Deployment", "name": meta["name"], "uid": meta["uid"],
-                     "controller": True, "blockOwnerDeletion": True}
+                    {
+                        "apiVersion": "apps/v1",
+                        "kind": "Deployment",
+                        "name": meta["name"],
+                        "uid": meta["uid"],
+                        "controller": True,
+                        "blockOwnerDeletion": True,
+                    }
                 ],
             },
             "spec": {"replicas": replicas, "selector": selector, "template": template},
         }
         created = self.store.create(REPLICASET, replica_set)
         self.cluster.record_event(
-            deployment, "ScalingReplicaSet", f"Scaled up replica set {created['metadata']['name']} to {replicas}",
+            deployment,
+            "ScalingReplicaSet",
+            f"Scaled up replica set {created['metadata']['name']} to {replicas}",
             component="deployment-controller",
         )
         return created
@@ -248,7 +260,7 @@ class Controller:
         annotations = replica_set["metadata"].get("annotations") or {}
         if replica_set["spec"].get("replicas") == replicas and annotations.get(REVISION) == str(number):
             return replica_set
-        updated = clone(replica_set)
+        updated = clone_obj(replica_set)
         updated["metadata"].setdefault("annotations", {})[REVISION] = str(number)
         updated["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] = str(replicas)
         before = replica_set["spec"].get("replicas", 1)
@@ -264,7 +276,7 @@ class Controller:
         number = str(revision(current))
         if (deployment["metadata"].get("annotations") or {}).get(REVISION) == number:
             return
-        updated = clone(deployment)
+        updated = clone_obj(deployment)
         updated["metadata"].setdefault("annotations", {})[REVISION] = number
         self.store.update(DEPLOYMENT, updated)
 
@@ -298,15 +310,26 @@ class Controller:
             "readyReplicas": ready,
             "availableReplicas": ready,
             "conditions": [
-                {"type": "Available", "status": "True" if available else "False", "lastUpdateTime": now,
-                 "lastTransitionTime": now,
-                 "reason": "MinimumReplicasAvailable" if available else "MinimumReplicasUnavailable",
-                 "message": "Deployment has minimum availability." if available
-                 else "Deployment does not have minimum availability."},
-                {"type": "Progressing", "status": "True", "lastUpdateTime": now, "lastTransitionTime": now,
-                 "reason": "NewReplicaSetAvailable" if complete else "ReplicaSetUpdated",
-                 "message": f'ReplicaSet "{rs_name}" has successfully progressed.' if complete
-                 else f'ReplicaSet "{rs_name}" is progressing.'},
+                {
+                    "type": "Available",
+                    "status": "True" if available else "False",
+                    "lastUpdateTime": now,
+                    "lastTransitionTime": now,
+                    "reason": "MinimumReplicasAvailable" if available else "MinimumReplicasUnavailable",
+                    "message": "Deployment has minimum availability."
+                    if available
+                    else "Deployment does not have minimum availability.",
+                },
+                {
+                    "type": "Progressing",
+                    "status": "True",
+                    "lastUpdateTime": now,
+                    "lastTransitionTime": now,
+                    "reason": "NewReplicaSetAvailable" if complete else "ReplicaSetUpdated",
+                    "message": f'ReplicaSet "{rs_name}" has successfully progressed.'
+                    if complete
+                    else f'ReplicaSet "{rs_name}" is progressing.',
+                },
             ],
         }
         if desired - ready > 0:

@@ -71,6 +71,7 @@ def apply_defaults(kind: str, obj: Obj) -> Obj:
         _template_defaults(spec)
     elif kind == "Pod":
         pod_spec_defaults(spec)
+        obj.setdefault("status", {"phase": "Pending", "qosClass": "BestEffort"})
     elif kind == "Service":
         spec.setdefault("type", "ClusterIP")
         spec.setdefault("sessionAffinity", "None")

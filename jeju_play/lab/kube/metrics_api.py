@@ -38,8 +38,12 @@ def _pod_metrics(cluster: Cluster, pod: Obj) -> Obj | None:
     return {
         "kind": "PodMetrics",
         "apiVersion": "metrics.k8s.io/v1beta1",
-        "metadata": {"name": meta["name"], "namespace": meta["namespace"], "labels": meta.get("labels") or {},
-                     "creationTimestamp": cluster.store.now()},
+        "metadata": {
+            "name": meta["name"],
+            "namespace": meta["namespace"],
+            "labels": meta.get("labels") or {},
+            "creationTimestamp": cluster.store.now(),
+        },
         "timestamp": cluster.store.now(),
         "window": "30s",
         "containers": [{"name": name, "usage": _quantities(usage)} for name, usage in usages],
@@ -56,8 +60,11 @@ def _node_metrics(cluster: Cluster, node: Obj) -> Obj:
     return {
         "kind": "NodeMetrics",
         "apiVersion": "metrics.k8s.io/v1beta1",
-        "metadata": {"name": name, "labels": node["metadata"].get("labels") or {},
-                     "creationTimestamp": cluster.store.now()},
+        "metadata": {
+            "name": name,
+            "labels": node["metadata"].get("labels") or {},
+            "creationTimestamp": cluster.store.now(),
+        },
         "timestamp": cluster.store.now(),
         "window": "30s",
         "usage": _quantities(ContainerUsage(cpu, memory)),

@@ -48,12 +48,16 @@ def _require_object(body: Any) -> Obj:
     return body
 
 
+_SCALE_META = ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+NAMESPACE_MISMATCH = "the namespace of the provided object does not match the namespace sent on the request"
+
+
 def scale_of(obj: Obj) -> Obj:
     meta = obj["metadata"]
     return {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
-        "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in meta},
+        "metadata": {k: meta[k] for k in _SCALE_META if k in meta},
         "spec": {"replicas": obj["spec"].get("replicas", 1)},
         "status": {
             "replicas": (obj.get("status") or {}).get("replicas", 0),
@@ -75,7 +79,7 @@ class ObjectsApi:
             body = _require_object(await read_body(request))
             body_namespace = body["metadata"].get("namespace")
             if rt.namespaced and namespace and body_namespace and body_namespace != namespace:
-                raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
+                raise bad_request(NAMESPACE_MISMATCH)
             if rt.namespaced:
                 body["metadata"]["namespace"] = namespace or body_namespace
             created = self.store.create(rt, body, dry_run=is_dry_run(request))
@@ -85,8 +89,15 @@ class ObjectsApi:
             dry_run = is_dry_run(request)
             for obj in doomed:
                 self.store.delete(rt, namespace, obj["metadata"]["name"], dry_run=dry_run)
-            return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                                  "details": {"group": rt.group, "kind": rt.plural}})
+            return json_response(
+                {
+                    "kind": "Status",
+                    "apiVersion": "v1",
+                    "metadata": {},
+                    "status": "Success",
+                    "details": {"group": rt.group, "kind": rt.plural},
+                }
+            )
         raise method_not_allowed()
 
     def _selectors(self, request: web.Request) -> tuple[Any, Any]:
@@ -131,11 +142,12 @@ class ObjectsApi:
     def _check_identity(self, body: Obj, target: Target) -> None:
         meta = body["metadata"]
         if meta.get("name") and meta["name"] != target.name:
-            raise bad_request(f"the name of the object ({meta['name']}) does not match the name on the URL ({target.name})")
+            message = f"the name of the object ({meta['name']}) does not match the name on the URL ({target.name})"
+            raise bad_request(message)
         meta["name"] = target.name
         if target.rt.namespaced:
             if meta.get("namespace") and meta["namespace"] != target.namespace:
-                raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
+                raise bad_request(NAMESPACE_MISMATCH)
             meta["namespace"] = target.namespace
 
     async def _patch(self, request: web.Request, target: Target) -> web.Response:
@@ -157,7 +169,10 @@ class ObjectsApi:
         options = options if isinstance(options, dict) else {}
         propagation = options.get("propagationPolicy") or request.query.get("propagationPolicy") or "Background"
         gone = self.store.delete(
-            target.rt, target.namespace, target.name or "", propagation=propagation,
+            target.rt,
+            target.namespace,
+            target.name or "",
+            propagation=propagation,
             dry_run=is_dry_run(request, options),
         )
         return json_response(gone)

@@ -43,6 +43,11 @@ def clone(value: Any) -> Any:
     return value
 
 
+def clone_obj(obj: Obj) -> Obj:
+    """A deep copy of one object."""
+    return {k: clone(v) for k, v in obj.items()}
+
+
 def merge_patch(target: Any, patch: Any) -> Any:
     """RFC 7386: objects merge, null deletes, everything else replaces."""
     if not isinstance(patch, dict):
@@ -123,9 +128,7 @@ def strategic_merge(target: Any, patch: Any) -> Any:
             result[field] = [v for v in result.get(field) or [] if v not in value]
         elif key.startswith("$"):
             continue
-        elif value is None:
-            result.pop(key, None)
-        elif isinstance(value, dict) and value.get("$patch") == "delete":
+        elif value is None or (isinstance(value, dict) and value.get("$patch") == "delete"):
             result.pop(key, None)
         elif isinstance(value, dict):
             result[key] = strategic_merge(result.get(key), value)
@@ -150,7 +153,8 @@ def strategic_merge(target: Any, patch: Any) -> Any:
 
 def apply_configuration(target: Obj | None, applied: Obj) -> Obj:
     """Server-side apply, field-wise: the applied fields win, fields the applier did not mention stay."""
-    return strategic_merge(target or {}, applied) if target else _strip_directives(applied)
+    merged = strategic_merge(target, applied) if target else _strip_directives(applied)
+    return merged if isinstance(merged, dict) else {}
 
 
 def apply_patch(content_type: str, target: Obj, body: Any) -> Obj:

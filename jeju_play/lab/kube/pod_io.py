@@ -82,7 +82,7 @@ async def pod_exec(request: web.Request, cluster: Cluster, target: Target) -> we
         raise ApiError(400, "BadRequest", message)
     container = _container(pod, request.query.get("container"))
     argv = request.query.getall("command", [])
-    socket = web.WebSocketResponse(protocols=CHANNEL_PROTOCOLS)
+    socket = web.WebSocketResponse(protocols=CHANNEL_PROTOCOLS, timeout=1.0)
     if not socket.can_prepare(request).ok:
         raise ApiError(400, "BadRequest", "Upgrade request required: exec in the lab speaks websocket only")
     await socket.prepare(request)

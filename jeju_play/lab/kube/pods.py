@@ -60,8 +60,9 @@ def pending_status(now: str | None, unschedulable: str | None = None) -> Obj:
     status: Obj = {"phase": "Pending", "qosClass": "BestEffort"}
     if now is not None:
         status["conditions"] = [
-            _condition("PodScheduled", unschedulable is None, now, "Unschedulable" if unschedulable else None,
-                       unschedulable)
+            _condition(
+                "PodScheduled", unschedulable is None, now, "Unschedulable" if unschedulable else None, unschedulable
+            )
         ]
     return status
 
@@ -76,7 +77,7 @@ def _container_status(container: Obj, pod: Obj, old: Obj, health: PodHealth | No
         "restartCount": old.get("restartCount", 0),
         "lastState": old.get("lastState", {}),
     }
-    started_at = pod["status"].get("startTime") or pod["metadata"]["creationTimestamp"]
+    started_at = (pod.get("status") or {}).get("startTime") or pod["metadata"]["creationTimestamp"]
     if not running:
         status.update(ready=False, started=False, state={"waiting": {"reason": "ContainerCreating"}})
         return status
@@ -145,7 +146,8 @@ def kubelet_status(pod: Obj, now: str, *, node_ready: bool, started: bool, healt
         status.pop("hostIP")
     if phase == "Unknown":
         status["reason"] = "NodeLost"
-        status["message"] = f"Node {pod['spec'].get('nodeName')} which was running pod {pod['metadata']['name']} is unresponsive"
+        node, name = pod["spec"].get("nodeName"), pod["metadata"]["name"]
+        status["message"] = f"Node {node} which was running pod {name} is unresponsive"
     return keep_transition_times(old, status)
 
 

@@ -20,7 +20,7 @@ from jeju_play.lab.kube.routing import Target, parse_target
 from jeju_play.lab.kube.watch_api import is_watch, watch
 
 LOG = logging.getLogger(__name__)
-LAB_TOKEN = "jeju-lab-token"  # a fixed, public token: the lab API only listens on loopback
+LAB_TOKEN = "jeju-lab-token"  # noqa: S105 - a fixed, public token: the lab API only listens on loopback
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -130,17 +130,16 @@ async def start_server(cluster: Cluster, host: str = "127.0.0.1", port: int = 0)
     return KubeServer(cluster, runner, bound_port, host)
 
 
-def write_kubeconfig(
-    path: str | Path, server_url: str, context: str = "jeju-lab", namespace: str = "op-stack"
-) -> Path:
+def write_kubeconfig(path: str | Path, server_url: str, context: str = "jeju-lab", namespace: str = "op-stack") -> Path:
     """A kubeconfig for the lab: plain http, a fixed public token, `context` as current-context."""
     config = {
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [{"name": context, "cluster": {"server": server_url}}],
         "users": [{"name": f"{context}-user", "user": {"token": LAB_TOKEN}}],
-        "contexts": [{"name": context, "context": {"cluster": context, "user": f"{context}-user",
-                                                    "namespace": namespace}}],
+        "contexts": [
+            {"name": context, "context": {"cluster": context, "user": f"{context}-user", "namespace": namespace}}
+        ],
         "current-context": context,
         "preferences": {},
     }

@@ -16,15 +16,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from jeju_play.lab.kube.defaulting import apply_defaults, prune_nulls
 from jeju_play.lab.kube.api_errors import already_exists, bad_request, conflict, not_found
-from jeju_play.lab.kube.patching import clone
+from jeju_play.lab.kube.defaulting import apply_defaults, prune_nulls
+from jeju_play.lab.kube.patching import clone_obj
 from jeju_play.lab.kube.resources import NAMESPACE, RESOURCES, ResourceType
 from jeju_play.lab.kube.selectors import FieldRequirement, Requirement, fields_match, labels_match
 from jeju_play.lab.kube.validation import validate
 
 Obj = dict[str, Any]
 Listener = Callable[[str, Obj], None]
+Requirements = list[Requirement]
+FieldRequirements = list[FieldRequirement]
 LOG = logging.getLogger(__name__)
 _HISTORY = 4096
 
@@ -79,9 +81,7 @@ def _without_version(obj: Obj) -> Obj:
 class Store:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
-        self._objects: dict[ResourceType, dict[tuple[str, str], Obj]] = {
-            rt: {} for rt in RESOURCES if not rt.virtual
-        }
+        self._objects: dict[ResourceType, dict[tuple[str, str], Obj]] = {rt: {} for rt in RESOURCES if not rt.virtual}
         self._version = 1000
         self._history: deque[Change] = deque(maxlen=_HISTORY)
         self._watchers: set[Watcher] = set()
@@ -103,7 +103,7 @@ class Store:
         found = self.peek(rt, namespace, name)
         if found is None:
             raise not_found(rt, name)
-        return clone(found)
+        return clone_obj(found)
 
     def scan(self, rt: ResourceType, namespace: str | None = None) -> list[Obj]:
         """The stored objects themselves (do not modify), optionally in one namespace."""
@@ -120,11 +120,11 @@ class Store:
         fields: list[FieldRequirement] | None = None,
     ) -> list[Obj]:
         found = [
-            clone(o)
+            clone_obj(o)
             for o in self.scan(rt, namespace)
             if labels_match(labels or [], o) and fields_match(fields or [], o)
         ]
-        found.sort(key=lambda o: _key(o))
+        found.sort(key=_key)
         return found
 
     # -- writing ---------------------------------------------------------------------------------------
@@ -166,13 +166,13 @@ class Store:
         if sent_version and sent_version != existing["metadata"]["resourceVersion"]:
             raise conflict(rt, meta["name"])
         if subresource == "status":
-            new = clone(existing)
+            new = clone_obj(existing)
             new["status"] = prune_nulls(obj.get("status"))
         else:
             new = self._merge_update(rt, existing, obj)
         validate(rt, new)
         if _without_version(new) == _without_version(existing):
-            return clone(existing)
+            return clone_obj(existing)
         if dry_run:
             return new
         return self._write(rt, new, "MODIFIED")
@@ -188,7 +188,7 @@ class Store:
                 meta.pop(fixed, None)
         if rt.has_status or rt is NAMESPACE:
             if "status" in existing:
-                new["status"] = clone(existing["status"])
+                new["status"] = clone_obj(existing["status"])
             else:
                 new.pop("status", None)
         if "spec" in new and _spec_of(new) != _spec_of(existing):
@@ -196,13 +196,18 @@ class Store:
         return new
 
     def delete(
-        self, rt: ResourceType, namespace: str | None, name: str, *, propagation: str = "Background",
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        *,
+        propagation: str = "Background",
         dry_run: bool = False,
     ) -> Obj:
         existing = self.peek(rt, namespace, name)
         if existing is None:
             raise not_found(rt, name)
-        gone = clone(existing)
+        gone = clone_obj(existing)
         gone["metadata"]["deletionTimestamp"] = self.now()
         if dry_run:
             return gone
@@ -214,16 +219,19 @@ class Store:
         self._version += 1
         gone["metadata"]["resourceVersion"] = str(self._version)
         self._emit(Change(self._version, "DELETED", rt, gone))
-        return clone(gone)
+        return clone_obj(gone)
 
     def _delete_dependents(self, owner: Obj) -> None:
         uid = owner["metadata"]["uid"]
         if owner["kind"] == "Namespace":
-            doomed = [(rt, o) for rt in self._objects for o in self.scan(rt, owner["metadata"]["name"])
-                      if rt.namespaced]
+            doomed = [
+                (rt, o) for rt in self._objects for o in self.scan(rt, owner["metadata"]["name"]) if rt.namespaced
+            ]
         else:
             doomed = [
-                (rt, o) for rt, objects in self._objects.items() for o in objects.values()
+                (rt, o)
+                for rt, objects in self._objects.items()
+                for o in objects.values()
                 if any(ref.get("uid") == uid for ref in o["metadata"].get("ownerReferences") or [])
             ]
         for rt, obj in doomed:
@@ -234,8 +242,8 @@ class Store:
         self._version += 1
         obj["metadata"]["resourceVersion"] = str(self._version)
         self._objects[rt][_key(obj)] = obj
-        self._emit(Change(self._version, change_type, rt, clone(obj)))
-        return clone(obj)
+        self._emit(Change(self._version, change_type, rt, clone_obj(obj)))
+        return clone_obj(obj)
 
     # -- change feeds ----------------------------------------------------------------------------------
     def _emit(self, change: Change) -> None:
@@ -245,7 +253,7 @@ class Store:
                 watcher.queue.put_nowait(change)
         for listener in list(self._listeners):
             try:
-                listener(change.type, clone(change.obj))
+                listener(change.type, clone_obj(change.obj))
             except Exception:  # a broken subscriber must not break the API
                 LOG.exception("a change subscriber failed on %s %s", change.type, change.rt.kind)
 
@@ -254,7 +262,11 @@ class Store:
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     def watch(
-        self, rt: ResourceType, namespace: str | None, labels: list[Requirement], fields: list[FieldRequirement],
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        labels: Requirements,
+        fields: FieldRequirements,
         since: int | None,
     ) -> Watcher:
         """Open a watch. since=None or 0: start with ADDED for every current match; else replay after it."""

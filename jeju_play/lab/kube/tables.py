@@ -68,6 +68,11 @@ def _node_status(node: Obj) -> str:
     return text + (",SchedulingDisabled" if node["spec"].get("unschedulable") else "")
 
 
+def _involved(event: Obj) -> str:
+    involved = event.get("involvedObject") or {}
+    return f"{str(involved.get('kind', '')).lower()}/{involved.get('name', '')}"
+
+
 def _ports(service: Obj) -> str:
     ports = service.get("spec", {}).get("ports") or []
     return ",".join(f"{p['port']}/{p.get('protocol', 'TCP')}" for p in ports) or "<none>"
@@ -110,7 +115,7 @@ COLUMNS: dict[str, list[Column]] = {
     "Event": [
         ("Type", "string", lambda o, n: o.get("type", "")),
         ("Reason", "string", lambda o, n: o.get("reason", "")),
-        ("Object", "string", lambda o, n: f"{o['involvedObject'].get('kind', '').lower()}/{o['involvedObject']['name']}"),
+        ("Object", "string", lambda o, n: _involved(o)),
         ("Message", "string", lambda o, n: o.get("message", "")),
     ],
     "PersistentVolumeClaim": [

@@ -48,7 +48,8 @@ async def watch(request: web.Request, store: Store, target: Target) -> web.Strea
             if remaining <= 0:
                 break
             try:
-                change = await asyncio.wait_for(watcher.queue.get(), timeout=remaining)
+                async with asyncio.timeout(remaining):
+                    change = await watcher.queue.get()
             except TimeoutError:
                 break
             if change is None:

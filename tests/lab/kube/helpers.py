@@ -57,8 +57,9 @@ def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 15.0) ->
         time.sleep(0.05)
 
 
-def raw(api: Any, method: str, path: str, body: Any = None, content_type: str = "application/json",
-        query: str = "") -> Any:
+def raw(
+    api: Any, method: str, path: str, body: Any = None, content_type: str = "application/json", query: str = ""
+) -> Any:
     """One HTTP call through the kubernetes client's REST layer; returns the decoded JSON body."""
     import json
 

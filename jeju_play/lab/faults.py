@@ -1,0 +1,246 @@
+"""The runbook's faults: `jeju-play lab break FAULT` makes the symptoms happen, `lab heal` takes them away.
+
+`heal` undoes the cause (the endpoint answers again, the balance is back...). It does not undo what a
+playbook changed to work around it: a remediated lab stays remediated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from jeju_play.errors import BadInput, LabError
+from jeju_play.lab.faults_state import DISK_FULL_PERCENT, DISK_NORMAL_PERCENT
+from jeju_play.lab.sim import ProxyMode
+from jeju_play.lab.sim.logfmt import format_line
+from jeju_play.lab.topology import OP_NODE_DATA_PVC, OP_STACK
+
+if TYPE_CHECKING:
+    from jeju_play.lab.world import LabWorld
+
+Action = Callable[["LabWorld"], Awaitable[None]]
+GWEI = 10**9
+ETH = 10**18
+STARVED_BALANCE_WEI = 10**13  # 0.00001 ETH: not enough for one L1 transaction's gas
+GAS_SPIKE_WEI = 300 * GWEI  # above the batcher's seeded 100 gwei fee limit
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    incident: str
+    summary: str
+    remedy: str
+    breaks: Action
+    heals: Action
+
+
+async def _l1(world: LabWorld, method: str, *params: object) -> object:
+    from jeju_play.lab.sim.rpc import JsonRpcClient
+
+    assert world.stack.session is not None
+    return await JsonRpcClient(world.stack.session, world.l1_url).call(method, *params)
+
+
+async def _l2_head(world: LabWorld) -> int:
+    from jeju_play.lab.sim.rpc import JsonRpcClient, hex_int
+
+    assert world.stack.session is not None
+    return hex_int(await JsonRpcClient(world.stack.session, world.l2_url).call("eth_blockNumber"))
+
+
+def _log(world: LabWorld, component: str, level: str, msg: str, **fields: object) -> None:
+    world.route_log(component, format_line(level, msg, fields))
+
+
+async def _nothing(world: LabWorld) -> None:
+    return None
+
+
+# -- endpoint and workload faults --------------------------------------------------------------------
+async def break_l1(world: LabWorld) -> None:
+    await world.l1_primary.set_mode(ProxyMode.REFUSE)
+
+
+async def heal_l1(world: LabWorld) -> None:
+    await world.l1_primary.set_mode(ProxyMode.HEALTHY)
+
+
+async def break_crash(world: LabWorld) -> None:
+    world.faults.crash_before = time.time()
+
+
+async def heal_crash(world: LabWorld) -> None:
+    world.faults.crash_before = None
+
+
+async def break_bad_block(world: LabWorld) -> None:
+    world.faults.bad_block_at = await _l2_head(world) + 2
+
+
+async def heal_bad_block(world: LabWorld) -> None:
+    world.faults.bad_block_at = None
+
+
+async def break_node(world: LabWorld) -> None:
+    pods = world.ready_pods("op-node") or world.pods("op-node")
+    if not pods:
+        raise LabError("node-lost needs an op-node pod to strand: scale op-node to 1 first.")
+    node = str(pods[-1]["spec"].get("nodeName"))
+    world.cluster.set_node_ready(node, False)
+    world.faults.lost_node = node
+
+
+async def heal_node(world: LabWorld) -> None:
+    if world.faults.lost_node:
+        world.cluster.set_node_ready(world.faults.lost_node, True)
+        world.faults.lost_node = None
+
+
+async def break_pvc(world: LabWorld) -> None:
+    pvc = world.cluster.get("PersistentVolumeClaim", OP_NODE_DATA_PVC, OP_STACK)
+    world.faults.corrupt_pvc_uids.add(str(pvc["metadata"]["uid"]))
+
+
+async def heal_pvc(world: LabWorld) -> None:
+    world.faults.corrupt_pvc_uids.clear()
+
+
+# -- money and fees ------------------------------------------------------------------------------------
+def _starve(account: str) -> tuple[Action, Action]:
+    saved: dict[str, str] = {}
+
+    async def starve(world: LabWorld) -> None:
+        address = world.deployment.batcher if account == "batcher" else world.deployment.proposer
+        saved[account] = str(await _l1(world, "eth_getBalance", address, "latest"))
+        await _l1(world, "anvil_setBalance", address, hex(STARVED_BALANCE_WEI))
+
+    async def restore(world: LabWorld) -> None:
+        address = world.deployment.batcher if account == "batcher" else world.deployment.proposer
+        current = int(str(await _l1(world, "eth_getBalance", address, "latest")), 16)
+        if current < 1 * ETH:
+            await _l1(world, "anvil_setBalance", address, saved.get(account, hex(100 * ETH)))
+
+    return starve, restore
+
+
+async def break_gas(world: LabWorld) -> None:
+    world.faults.gas_spike_wei = GAS_SPIKE_WEI
+    await _l1(world, "anvil_setNextBlockBaseFeePerGas", hex(GAS_SPIKE_WEI))
+
+
+async def heal_gas(world: LabWorld) -> None:
+    world.faults.gas_spike_wei = None
+    await _l1(world, "anvil_setNextBlockBaseFeePerGas", hex(GWEI))
+
+
+async def hold_gas_spike(world: LabWorld) -> None:
+    """anvil lowers the base fee of quiet blocks by 12.5 % each: hold the spike every tick."""
+    if world.faults.gas_spike_wei:
+        await _l1(world, "anvil_setNextBlockBaseFeePerGas", hex(world.faults.gas_spike_wei))
+
+
+# -- disk ---------------------------------------------------------------------------------------------
+async def break_disk(world: LabWorld) -> None:
+    world.faults.disk_percent = DISK_FULL_PERCENT
+    _log(world, "reth", "warn", "Low disk space on log volume", path="/var/log", used=f"{DISK_FULL_PERCENT}%")
+
+
+async def heal_disk(world: LabWorld) -> None:
+    world.faults.disk_percent = DISK_NORMAL_PERCENT
+
+
+# -- the exploit ----------------------------------------------------------------------------------------
+async def break_exploit(world: LabWorld) -> None:
+    from jeju_play.lab.attacker import drain_forever
+
+    world.background.append(asyncio.create_task(drain_forever(world), name="lab-attacker"))
+
+
+async def heal_exploit(world: LabWorld) -> None:
+    for task in [t for t in world.background if t.get_name() == "lab-attacker"]:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        world.background.remove(task)
+
+
+async def break_conflict(world: LabWorld) -> None:
+    from jeju_play.lab.attacker import propose_conflicting_output
+
+    world.faults.conflicting_index = await asyncio.to_thread(propose_conflicting_output, world)
+
+
+async def heal_conflict(world: LabWorld) -> None:
+    from jeju_play.lab.attacker import delete_outputs_from
+
+    index = world.faults.conflicting_index
+    if index is not None:
+        await asyncio.to_thread(delete_outputs_from, world, index)
+        world.faults.conflicting_index = None
+
+
+_starve_batcher, _feed_batcher = _starve("batcher")
+_starve_proposer, _feed_proposer = _starve("proposer")
+
+FAULTS: dict[str, Fault] = {f.name: f for f in [
+    Fault("l1-rpc-down", "network-down", "The primary L1 (Base) RPC refuses connections; the backup answers.",
+          "Point op-node's OP_NODE_L1_ETH_RPC at the backup and restart it.", break_l1, heal_l1),
+    Fault("sequencer-oom", "network-down", "op-node is OOMKilled again and again (CrashLoopBackOff) at 2Gi.",
+          "Raise op-node's memory limit to 4Gi or more; the new pod runs.", _nothing, _nothing),
+    Fault("sequencer-crash", "network-down", "op-node crash-loops; a restart (new pod) heals it.",
+          "kubectl rollout restart deployment/op-node.", break_crash, heal_crash),
+    Fault("bad-block", "network-down", "Derivation fails on a named L2 block; restarts do not help.",
+          "None automatic: escalate to the OP Stack team.", break_bad_block, heal_bad_block),
+    Fault("node-lost", "network-down", "op-node's node is NotReady; its pod is stuck until deleted.",
+          "Delete the stuck pod so that it reschedules onto a Ready node.", break_node, heal_node),
+    Fault("pvc-corrupt", "network-down", "op-node's data volume is corrupt; op-node crash-loops.",
+          "Scale to 0, restore op-node-data from the newest VolumeSnapshot, scale to 1.", break_pvc, heal_pvc),
+    Fault("batcher-unfunded", "batcher-failing", "The batcher has no ETH: batches fail (insufficient funds).",
+          "Top up the batcher from the funding wallet.", _starve_batcher, _feed_batcher),
+    Fault("gas-spike", "batcher-failing", "L1 base fee at 300 gwei, above the batcher's 100 gwei fee limit.",
+          "Raise OP_BATCHER_TXMGR_FEE_LIMIT_THRESHOLD, or wait.", break_gas, heal_gas),
+    Fault("eigenda-down", "batcher-failing", "eigenda-proxy answers 503; Alt-DA batches fail.",
+          "Set OP_BATCHER_ALTDA_ENABLED=false (calldata) and restart the batcher.", _nothing, _nothing),
+    Fault("proposer-unfunded", "proposer-stuck", "The proposer has no ETH: proposals fail.",
+          "Top up the proposer from the funding wallet.", _starve_proposer, _feed_proposer),
+    Fault("proposer-partitioned", "proposer-stuck", "op-proposer cannot reach op-node (i/o timeout).",
+          "Restart op-proposer (a new pod is not partitioned).", _nothing, _nothing),
+    Fault("conflicting-output", "proposer-stuck", "An output root on L1 does not match op-node's.",
+          "Treat as a security incident if not our proposer; the challenger deletes it.",
+          break_conflict, heal_conflict),
+    Fault("rpc-overload", "rpc-degraded", "Public RPC over 500 ms and reth CPU high at one replica.",
+          "Scale reth to 3 replicas.", _nothing, _nothing),
+    Fault("indexer-db-slow", "rpc-degraded", "Public RPC slow while the indexer's database is slow.",
+          "Scale the indexer (subsquid) to 0.", _nothing, _nothing),
+    Fault("disk-full", "high-resource", "reth's log volume is over 80 % full.",
+          "Delete logs older than 7 days: find /var/log -name '*.log' -mtime +7 -delete.", break_disk, heal_disk),
+    Fault("exploit", "security-breach", "An attacker drains the OptimismPortal every 2 s until it is paused.",
+          "Pause through the guardian Safe; stop sequencer, batcher and proposer.", break_exploit, heal_exploit),
+]}
+
+
+def fault(name: str) -> Fault:
+    if name not in FAULTS:
+        raise BadInput(f"Unknown fault '{name}'. `jeju-play lab faults` lists them: {', '.join(FAULTS)}.")
+    return FAULTS[name]
+
+
+async def break_fault(world: LabWorld, name: str) -> None:
+    item = fault(name)
+    await item.breaks(world)
+    world.faults.mark(name)
+    world.cluster.refresh()
+    world.sync()
+
+
+async def heal_fault(world: LabWorld, name: str) -> None:
+    item = fault(name)
+    await item.heals(world)
+    world.faults.active.pop(name, None)
+    world.cluster.refresh()
+    world.sync()

@@ -1,0 +1,122 @@
+"""How the lab's pods look and answer under the faults: health, crash logs, exec commands and metrics."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from jeju_play.lab.faults_state import DISK_AFTER_CLEANUP_PERCENT, created_at
+from jeju_play.lab.kube import ContainerUsage, PodHealth
+from jeju_play.lab.sim.logfmt import format_line
+from jeju_play.lab.topology import OP_STACK
+
+if TYPE_CHECKING:
+    from jeju_play.lab.world import LabWorld
+
+Obj = dict[str, Any]
+RESTART_EVERY_SECONDS = 10.0
+APP_LABEL = "app.kubernetes.io/name"
+
+
+def app_of(pod: Obj) -> str:
+    return str(pod.get("metadata", {}).get("labels", {}).get(APP_LABEL, ""))
+
+
+def claim_names(pod: Obj) -> list[str]:
+    return [v["persistentVolumeClaim"]["claimName"] for v in pod.get("spec", {}).get("volumes", [])
+            if "persistentVolumeClaim" in v]
+
+
+class PodBehaviour:
+    def __init__(self, world: LabWorld):
+        self.world = world
+
+    def _crash_loop(self, pod: Obj, reason: str) -> PodHealth:
+        restarts = 1 + int((time.time() - created_at(pod)) / RESTART_EVERY_SECONDS)
+        return PodHealth(ready=False, phase="Running", waiting_reason="CrashLoopBackOff",
+                         waiting_message=f"back-off restarting failed container op-node in pod "
+                                         f"{pod['metadata']['name']}",
+                         last_terminated_reason=reason, last_exit_code=137 if reason == "OOMKilled" else 1,
+                         restart_count=restarts)
+
+    def corrupt_volume(self, pod: Obj) -> bool:
+        corrupt = self.world.faults.corrupt_pvc_uids
+        if not corrupt:
+            return False
+        namespace = pod["metadata"].get("namespace", OP_STACK)
+        for claim in claim_names(pod):
+            pvc = self.world.cluster.find("PersistentVolumeClaim", claim, namespace)
+            if pvc is None or pvc["metadata"].get("uid") in corrupt:
+                return True
+        return False
+
+    def health(self, pod: Obj) -> PodHealth | None:
+        if app_of(pod) != "op-node":
+            return None
+        faults = self.world.faults
+        if faults.out_of_memory(pod):
+            return self._crash_loop(pod, "OOMKilled")
+        if faults.crashes(pod) or self.corrupt_volume(pod):
+            return self._crash_loop(pod, "Error")
+        return None
+
+    def crash_logs(self) -> None:
+        """Each tick, crash-looping op-node pods log why they died, as the real one does on its way down."""
+        for pod in self.world.pods("op-node"):
+            health = self.health(pod)
+            if health is None:
+                continue
+            name = pod["metadata"]["name"]
+            if health.last_terminated_reason == "OOMKilled":
+                line = format_line("crit", "Failed to allocate block cache",
+                                   {"err": "runtime: out of memory", "limit": "2Gi"})
+            elif self.corrupt_volume(pod):
+                line = format_line("crit", "Failed to open safe database",
+                                   {"err": "leveldb/table: corruption on data-block (pos=48213): checksum mismatch",
+                                    "path": "/data/safedb"})
+            else:
+                line = format_line("crit", "Application failed",
+                                   {"err": "panic: runtime error: invalid memory address or nil pointer dereference"})
+            self.world.cluster.append_log(OP_STACK, name, line)
+
+    def exec(self, namespace: str, pod: str, container: str, argv: list[str]) -> tuple[int, str, str]:
+        command = " ".join(argv[2:] if argv[:2] == ["sh", "-c"] else argv).strip()
+        faults = self.world.faults
+        if command.startswith("df"):
+            used = faults.disk_percent
+            return 0, ("Filesystem      Size  Used Avail Use% Mounted on\n"
+                       f"overlay          50G   {used // 2}G   {50 - used // 2}G  {used}% /var/log\n"
+                       "/dev/nvme1n1   2.0T  1.1T  900G  55% /data\n"), ""
+        if command.startswith("du -sh /var/log"):
+            old = "31G" if faults.disk_percent > DISK_AFTER_CLEANUP_PERCENT else "0"
+            return 0, f"{old}\t/var/log/reth-archive\n12G\t/var/log/reth\n1.2G\t/var/log/nginx\n", ""
+        if command.startswith("find /var/log") and "-mtime +7" in command and "-delete" in command:
+            faults.disk_percent = min(faults.disk_percent, DISK_AFTER_CLEANUP_PERCENT)
+            return 0, "", ""
+        if "netstat" in command:
+            count = 4810 if "rpc-overload" in faults.active else 118
+            return 0, f"{count}\n", ""
+        if command.startswith("curl"):
+            return self._curl(command)
+        return 126, "", f"`{command}` is not available in the lab (pod {namespace}/{pod}, container {container})\n"
+
+    def _curl(self, command: str) -> tuple[int, str, str]:
+        conditions = self.world.conditions
+        if "op-node:9545" in command:
+            if conditions.op_node_ready and conditions.proposer_can_reach_op_node:
+                return 0, '{"version":"v1.13.0"}\n', ""
+            return 28, "", "curl: (28) Failed to connect to op-node port 9545 after 10001 ms: Timeout was reached\n"
+        if "op-node:" in command:
+            return 7, "", "curl: (7) Failed to connect to op-node port 8547: Connection refused\n"
+        return 6, "", "curl: (6) Could not resolve host in the lab\n"
+
+    def usage(self, pod: Obj, container: str) -> ContainerUsage | None:
+        app = app_of(pod)
+        faults = self.world.faults
+        if app == "reth":
+            busy = "rpc-overload" in faults.active
+            return ContainerUsage(cpu_millicores=3900 if busy else 850, memory_bytes=(7 if busy else 5) * 1024**3)
+        if app == "op-node":
+            oom = faults.out_of_memory(pod)
+            return ContainerUsage(cpu_millicores=400, memory_bytes=(2 * 1024 - 20 if oom else 900) * 1024**2)
+        return ContainerUsage(cpu_millicores=120, memory_bytes=256 * 1024**2)
