@@ -132,6 +132,31 @@ def run_incident(
 
 
 @app.command()
+def drill(
+    incident: Annotated[str, typer.Argument(help="An automated incident (see `jeju-play list`).")],
+    fault: Annotated[str | None, typer.Option("--fault", help="A lab fault (`jeju-play lab faults`).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the drill report as JSON.")] = False,
+) -> None:
+    """Rehearse an incident on the lab: fresh lab, break, run with approvals given, check recovery."""
+    from dataclasses import asdict
+
+    from jeju_play.drill import run_drill
+
+    report = run_drill(project_root(), incident, fault, err if as_json else out, quiet=as_json)
+    if as_json:
+        out.print_json(json.dumps(asdict(report)))
+    else:
+        verdict = {True: "[green]recovered[/green]", False: "[red]NOT recovered[/red]", None: "not checked"}
+        out.print(f"Drill {report.incident} / {report.fault}: run exit {report.run_exit_code}, "
+                  f"lab {verdict[report.recovered]}, exit {report.exit_code}")
+        for problem in report.problems:
+            out.print(f"  - {problem}", markup=False)
+        out.print(f"  timings (s): {report.seconds}", markup=False)
+        out.print(f"  record: {report.record}", markup=False)
+    raise typer.Exit(report.exit_code)
+
+
+@app.command()
 def history(
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from jeju_play.lab.control import Lab
 
 lab_app = typer.Typer(help="The local lab: real anvil chains, a Kubernetes API double, op-stack simulators.",
                       no_args_is_help=True)
 out = Console(highlight=False)
 
 
-def _lab():  # type: ignore[no-untyped-def]
+def _lab() -> Lab:
     from jeju_play.lab.control import Lab
 
     return Lab.default()

@@ -22,3 +22,22 @@ def run_cli(*args: str, env_extra: dict[str, str] | None = None, stdin: str | No
 
 def recorded_runs(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*") if p.is_dir()) if folder.exists() else []
+
+
+def make_lab_project(base: Path) -> Path:
+    """A private copy of the project for a lab: its own inventories (lab.yml lands here), .lab and runs.
+
+    Playbooks, catalog and runbook are the checkout's (symlinked), so tests run the real ones.
+    """
+    import shutil
+
+    base.mkdir(parents=True, exist_ok=True)
+    for name in ("catalog.yml", "docs", "playbooks"):
+        (base / name).symlink_to(ROOT / name)
+    shutil.copytree(ROOT / "inventories", base / "inventories", ignore=shutil.ignore_patterns("lab.yml"))
+    return base
+
+
+def lab_env(project: Path) -> dict[str, str]:
+    return {"JEJU_PLAY_HOME": str(project), "JEJU_PLAY_LAB_DIR": str(project / ".lab"),
+            "JEJU_PLAY_RUNS": str(project / "runs")}

@@ -54,7 +54,9 @@ class ControlApi:
         for app in ("op-node", "op-batcher", "op-proposer", "reth", "eigenda-proxy"):
             pods = self.world.pods(app)
             ready = self.world.ready_pods(app)
-            result[app] = {"healthy": bool(ready), "pods": len(pods), "ready": len(ready)}
+            deployment = self.world.cluster.find("Deployment", app, "op-stack")
+            replicas = deployment["spec"].get("replicas", 1) if deployment else None
+            result[app] = {"healthy": bool(ready), "replicas": replicas, "pods": len(pods), "ready": len(ready)}
         indexer = self.world.ready_pods("subsquid", "indexer")
         result["subsquid"] = {"healthy": bool(indexer), "ready": len(indexer)}
         result["l1-primary"] = {"healthy": self.world.l1_primary.mode.value == "healthy",

@@ -37,6 +37,7 @@ class Fault:
     remedy: str
     breaks: Action
     heals: Action
+    settle_seconds: float = 4.0  # how long a drill lets the symptoms develop before running the playbook
 
 
 async def _l1(world: LabWorld, method: str, *params: object) -> object:

@@ -1,0 +1,82 @@
+"""`jeju-play drill INCIDENT [--fault F]`: a fresh lab, the fault, the playbook with approvals given, and a
+check from outside that the lab really recovered."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from jeju_play import catalog as catalog_mod
+from jeju_play import environments
+from jeju_play.errors import BadInput, ExitCode
+from jeju_play.gates import ApprovalPolicy
+from jeju_play.record import operator
+from jeju_play.run import RunRequest, execute
+from jeju_play.view import RunView
+
+
+@dataclass
+class DrillReport:
+    incident: str
+    fault: str
+    run_exit_code: int
+    exit_code: int
+    recovered: bool | None
+    seconds: dict[str, float] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    record: str = ""
+
+
+def default_fault(incident: str) -> str:
+    from jeju_play.lab.faults import FAULTS
+
+    for item in FAULTS.values():
+        if item.incident == incident:
+            return item.name
+    raise BadInput(f"No lab fault makes '{incident}' happen yet: `jeju-play lab faults` lists them.")
+
+
+def run_drill(root: Path, incident_name: str, fault_name: str | None, out: Console, quiet: bool) -> DrillReport:
+    from jeju_play.lab.control import Lab
+    from jeju_play.lab.faults import fault as lookup_fault
+    from jeju_play.lab.recovery import CHECKS
+
+    incident = catalog_mod.load(root).get(incident_name)
+    if not incident.automated:
+        raise BadInput(f"'{incident.name}' is not automated yet, so there is no drill for it.")
+    fault = lookup_fault(fault_name or default_fault(incident.name))
+    lab = Lab.default()
+    timings: dict[str, float] = {}
+    start = time.monotonic()
+    if lab.running():
+        lab.down()  # a drill starts from a fresh lab: earlier remediations must not hide this fault
+    lab.up()
+    timings["lab_up"] = time.monotonic() - start
+    env = environments.load(root, "local")
+    lab.break_fault(fault.name)
+    time.sleep(fault.settle_seconds)
+    timings["fault_settle"] = fault.settle_seconds
+    run_start = time.monotonic()
+    view = RunView(console=out, quiet=quiet)
+    policy = ApprovalPolicy(operator=f"{operator()} (drill)", environment=env.name, production=env.production,
+                            preapproved=True)
+    outcome = execute(RunRequest(incident, env, root, extra_vars={"jeju_drill_fault": fault.name}), policy, view)
+    timings["playbook"] = time.monotonic() - run_start
+    report = DrillReport(incident.name, fault.name, outcome.exit_code, outcome.exit_code, None,
+                         record=str(outcome.record_dir))
+    check = CHECKS.get(incident.name)
+    if outcome.exit_code == ExitCode.OK and check is not None:
+        verify_start = time.monotonic()
+        verdict = check(lab)
+        timings["recovery_check"] = time.monotonic() - verify_start
+        report.recovered, report.facts, report.problems = verdict.recovered, verdict.facts, verdict.problems
+        if not verdict.recovered:
+            report.exit_code = int(ExitCode.FAILED)
+    timings["total"] = time.monotonic() - start
+    report.seconds = {k: round(v, 2) for k, v in timings.items()}
+    return report
