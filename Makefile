@@ -33,7 +33,7 @@ demo: install
 	$(BIN)/jeju-play show network-down
 
 lint: install
-	$(BIN)/ruff check jeju_play plugins tests bench
+	$(BIN)/ruff check jeju_play plugins tests bench tools
 	$(BIN)/mypy
 	$(BIN)/yamllint -s .
 	$(BIN)/ansible-lint --profile production -q
@@ -45,9 +45,7 @@ unit: install
 	$(BIN)/pytest -q
 
 molecule: install
-	@for scenario in roles/*/molecule/default; do [ -d "$$scenario" ] || continue; \
-	  role=$${scenario%/molecule/default}; echo "molecule: $$role"; \
-	  (cd "$$role" && $(CURDIR)/$(BIN)/molecule test) || exit 1; done
+	$(BIN)/python tools/run_molecule.py
 
 test: lint unit molecule
 

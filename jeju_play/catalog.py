@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from jeju_play import yamlio
-
 from jeju_play.errors import InvalidCatalog, UnknownIncident
 from jeju_play.runbook import find_section
 

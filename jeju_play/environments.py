@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from jeju_play import yamlio
-
 from jeju_play.errors import InvalidInventory, UnknownEnvironment
 
 PLACEHOLDER = "PLACEHOLDER"

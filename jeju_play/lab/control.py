@@ -80,7 +80,7 @@ class Lab:
     def _clean_leftovers(self) -> None:
         """A supervisor that died leaves anvils behind: stop them by the pids it recorded."""
         state = self.state
-        for pid in list(state.get("anvil_pids", {}).values()) + [state.get("supervisor_pid")]:
+        for pid in [*state.get("anvil_pids", {}).values(), state.get("supervisor_pid")]:
             if isinstance(pid, int) and pid_alive(pid):
                 stop_pid(pid)
         if self.inventory_file.exists():
@@ -116,7 +116,7 @@ class Lab:
         url = self.state.get("control_url")
         if not url or not self.running():
             raise LabError("The lab is not running: start it with `jeju-play lab up`.")
-        request = urllib.request.Request(url + path, method=method, data=b"" if method == "POST" else None)
+        request = urllib.request.Request(url + path, method=method, data=b"" if method == "POST" else None)  # noqa: S310 (loopback)
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (loopback)
                 return json.loads(response.read())

@@ -69,7 +69,7 @@ def deployments(ep: Endpoints) -> list[dict[str, Any]]:
     op_node = container("op-node", "us-docker.pkg.dev/oplabs-tools-artifacts/images/op-node:v1.13.0", {
         env_names.OP_NODE_L1_ETH_RPC: ep.l1_primary,
         "OP_NODE_L2_ENGINE_RPC": "http://reth:8551",
-        "OP_NODE_RPC_ADDR": "0.0.0.0",
+        "OP_NODE_RPC_ADDR": "0.0.0.0",  # noqa: S104 (the pod's setting; the lab itself binds loopback only)
         "OP_NODE_RPC_PORT": "9545",
         env_names.OP_NODE_RPC_ENABLE_ADMIN: "true",
         env_names.OP_NODE_SEQUENCER_ENABLED: "true",
