@@ -41,3 +41,34 @@ def make_lab_project(base: Path) -> Path:
 def lab_env(project: Path) -> dict[str, str]:
     return {"JEJU_PLAY_HOME": str(project), "JEJU_PLAY_LAB_DIR": str(project / ".lab"),
             "JEJU_PLAY_RUNS": str(project / "runs")}
+
+
+def listening_addresses(pids: list[int]) -> set[str]:
+    """The IPs the given processes listen on (TCP), read from /proc like `ss -ltnp` does."""
+    import ipaddress
+
+    inodes: dict[str, str] = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] != "0A":  # LISTEN
+                continue
+            raw = fields[1].split(":")[0]
+            packed = bytes.fromhex(raw)
+            if len(packed) == 4:
+                ip = str(ipaddress.IPv4Address(packed[::-1]))
+            else:
+                words = [packed[i:i + 4][::-1] for i in range(0, 16, 4)]
+                ip = str(ipaddress.IPv6Address(b"".join(words)))
+            inodes[fields[9]] = ip
+    found = set()
+    for pid in pids:
+        fd_dir = Path(f"/proc/{pid}/fd")
+        for fd in fd_dir.iterdir() if fd_dir.exists() else []:
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in inodes:
+                found.add(inodes[target[8:-1]])
+    return found

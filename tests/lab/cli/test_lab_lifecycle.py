@@ -8,7 +8,7 @@ import signal
 import time
 
 from jeju_play.lab.anvil import pid_alive
-from tests.support import lab_env, make_lab_project, run_cli
+from tests.support import lab_env, listening_addresses, make_lab_project, run_cli
 
 
 def test_up_status_break_heal_down(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -24,6 +24,7 @@ def test_up_status_break_heal_down(tmp_path) -> None:  # type: ignore[no-untyped
         assert lab_yml.exists() and "jeju_l1_rpc_urls" in lab_yml.read_text()
         for endpoint in [*state["endpoints"]["l1_rpc_urls"], state["endpoints"]["kube_api"]]:
             assert endpoint.startswith("http://127.0.0.1:")
+        assert listening_addresses(pids) == {"127.0.0.1"}  # the lab binds loopback only
 
         again = run_cli("lab", "up", env_extra=env)
         assert again.returncode == 0 and "already running; nothing changed" in again.stdout
