@@ -14,8 +14,9 @@ from typing import Any
 
 from jeju_play.catalog import Incident
 from jeju_play.environments import Environment
-from jeju_play.errors import ExitCode
+from jeju_play.errors import ExitCode, JejuPlayError
 from jeju_play.gates import ApprovalPolicy, GateKeeper
+from jeju_play.lock import RemediationLock
 from jeju_play.paths import PACKAGE_DIR, collections_dir
 from jeju_play.record import PhaseResult, RunRecord, Scrubber, Summary, new_run_id, now_iso
 from jeju_play.runbook import find_section
@@ -159,14 +160,33 @@ def execute(request: RunRequest, policy: ApprovalPolicy, view: RunView) -> RunOu
     record.write_summary(summary)
     if not request.incident.automated:
         return hand_to_humans(request, view, record, summary)
+    lock = None if request.check or "jeju_kube_context" not in env.variables else (
+        RemediationLock(env, holder=f"{policy.operator} run {run_id}"))
+    try:
+        if lock is not None:
+            lock.acquire()
+    except JejuPlayError as exc:
+        return _end_before_start(summary, record, exc)
     sink = _EventSink(view, record, summary)
     private = Path(tempfile.mkdtemp(prefix=f"jeju-play-{run_id}-"))
     try:
         rc = _run_playbook(request, policy, view, sink, record, private)
     finally:
         shutil.rmtree(private, ignore_errors=True)
+        if lock is not None:
+            lock.release()
     _conclude(summary, sink, rc, request.check)
     record.scrub_artifacts()
+    record.write_summary(summary)
+    return RunOutcome(summary, record.dir)
+
+
+def _end_before_start(summary: Summary, record: RunRecord, exc: JejuPlayError) -> RunOutcome:
+    """A guard stopped the run before the playbook started (the lock is held, the cluster unreachable)."""
+    summary.outcome = "refused" if exc.exit_code == ExitCode.REFUSED else "failed"
+    summary.exit_code = int(exc.exit_code)
+    summary.message = str(exc)
+    summary.ended = now_iso()
     record.write_summary(summary)
     return RunOutcome(summary, record.dir)
 

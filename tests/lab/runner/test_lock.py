@@ -1,0 +1,48 @@
+"""The remediation lock: a Lease in the lab's cluster, refused while another holder keeps it fresh."""
+
+from __future__ import annotations
+
+import pytest
+from kubernetes import client, config
+
+from jeju_play import environments
+from jeju_play.errors import Refused
+from jeju_play.lock import LEASE_NAME, RemediationLock
+
+
+def _leases(kubeconfig: str) -> client.CoordinationV1Api:
+    return client.CoordinationV1Api(config.new_client_from_config(config_file=kubeconfig))
+
+
+def test_second_holder_is_refused_until_the_first_releases(lab) -> None:  # type: ignore[no-untyped-def]
+    env = environments.load(lab.project, "local")
+    api = _leases(lab.kubeconfig)
+    first = RemediationLock(env, holder="alice@laptop run 1")
+    first.acquire()
+    try:
+        lease = api.read_namespaced_lease(LEASE_NAME, "op-stack")
+        assert lease.spec.holder_identity == "alice@laptop run 1"
+        with pytest.raises(Refused, match="held by alice@laptop run 1"):
+            RemediationLock(env, holder="bob@desk run 2").acquire()
+    finally:
+        first.release()
+    assert LEASE_NAME not in [item.metadata.name for item in api.list_namespaced_lease("op-stack").items]
+    second = RemediationLock(env, holder="bob@desk run 2")
+    second.acquire()
+    second.release()
+
+
+def test_an_expired_lease_is_taken_over(lab) -> None:  # type: ignore[no-untyped-def]
+    env = environments.load(lab.project, "local")
+    api = _leases(lab.kubeconfig)
+    api.create_namespaced_lease("op-stack", {
+        "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+        "metadata": {"name": LEASE_NAME, "namespace": "op-stack"},
+        "spec": {"holderIdentity": "crashed@host run 0", "leaseDurationSeconds": 30,
+                 "acquireTime": "2026-01-01T00:00:00.000000Z", "renewTime": "2026-01-01T00:00:00.000000Z"}})
+    lock = RemediationLock(env, holder="carol@host run 3")
+    lock.acquire()
+    try:
+        assert api.read_namespaced_lease(LEASE_NAME, "op-stack").spec.holder_identity == "carol@host run 3"
+    finally:
+        lock.release()
