@@ -30,7 +30,7 @@ def _api(env: Environment) -> Any:
     kubeconfig = str(Path(str(env.variables.get("jeju_kubeconfig", "~/.kube/config"))).expanduser())
     context = env.variables.get("jeju_kube_context")
     try:
-        api_client = config.new_client_from_config(config_file=kubeconfig, context=context)
+        api_client = config.new_client_from_config(config_file=kubeconfig, context=context)  # type: ignore[no-untyped-call]
     except Exception as exc:
         raise LockUnavailable(f"Cannot load kubeconfig {kubeconfig} (context {context}) to take the "
                               f"remediation lock: {exc}") from exc

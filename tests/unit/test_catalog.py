@@ -45,7 +45,7 @@ def _broken(tmp_path: Path, mutate) -> Path:  # type: ignore[no-untyped-def]
     shutil.copy(ROOT / "catalog.yml", root / "catalog.yml")
     (root / "docs").mkdir()
     shutil.copy(ROOT / "docs" / "runbook.md", root / "docs" / "runbook.md")
-    (root / "playbooks").mkdir()
+    shutil.copytree(ROOT / "playbooks", root / "playbooks")
     data = yaml.safe_load((root / "catalog.yml").read_text())
     mutate(root, data["incidents"])
     (root / "catalog.yml").write_text(yaml.safe_dump(data))
@@ -55,7 +55,7 @@ def _broken(tmp_path: Path, mutate) -> Path:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(
     ("mutate", "expected"),
     [
-        (lambda root, inc: inc[0].update(automated=True), "automated but playbooks/network-down.yml does not exist"),
+        (lambda root, inc: inc[2].update(automated=True), "automated but playbooks/rpc-down.yml does not exist"),
         (lambda root, inc: (root / "playbooks" / "orphan.yml").write_text("---\n[]\n"),
          "playbooks/orphan.yml has no catalog entry"),
         (lambda root, inc: inc[1].update(runbook="P0: Nowhere"), "is not a heading of docs/runbook.md"),
