@@ -109,8 +109,17 @@ def pid_alive(pid: int) -> bool:
     try:  # a zombie child is not alive
         waited, _ = os.waitpid(pid, os.WNOHANG)
         return waited == 0
-    except ChildProcessError:
-        return True
+    except ChildProcessError:  # not our child: its parent reaps it; until then it is a zombie, not alive
+        return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            fields = handle.read().rsplit(")", 1)[-1].split()
+    except OSError:
+        return False
+    return bool(fields) and fields[0] == "Z"
 
 
 def stop_pid(pid: int, timeout: float = 5.0) -> None:

@@ -66,22 +66,44 @@ async def drain_forever(world: LabWorld) -> None:
         await asyncio.sleep(DRAIN_EVERY_SECONDS)
 
 
+class OutputNotDue(LabError):
+    """The oracle's next L2 block is still in the future (or the proposer just took it): try again shortly."""
+
+
+def conflicting_root(l2_block: int) -> bytes:
+    return bytes(Web3.keccak(text=f"jeju-lab conflicting output {l2_block}"))
+
+
 def propose_conflicting_output(world: LabWorld) -> int:
-    """Propose a made-up root at nextBlockNumber() with the proposer key (a leaked key, as the runbook fears)."""
+    """Propose a made-up root at nextBlockNumber() with the proposer key (a leaked key, as the runbook fears).
+
+    Returns the output index; raises OutputNotDue when the oracle cannot take that block yet.
+    """
     w3 = Web3(Web3.HTTPProvider(world.l1_url))
     oracle = _contract(w3, "L2OutputOracle", world.deployment.l2_output_oracle)
     next_block = oracle.functions.nextBlockNumber().call()
     due = oracle.functions.computeL2Timestamp(next_block).call()
     if due >= w3.eth.get_block("latest")["timestamp"]:
-        raise LabError(f"conflicting-output: L2 block {next_block} is not due yet on the oracle (due at {due}); "
-                       "retry in a few seconds.")
-    root = Web3.keccak(text=f"jeju-lab conflicting output {next_block}")
-    call = oracle.functions.proposeL2Output(root, next_block, b"\x00" * 32, 0)
-    _send(w3, accounts.PROPOSER, call)
-    return int(oracle.functions.latestOutputIndex().call())
+        raise OutputNotDue(f"conflicting-output: L2 block {next_block} is not due yet on the oracle (due at {due}).")
+    call = oracle.functions.proposeL2Output(conflicting_root(next_block), next_block, b"\x00" * 32, 0)
+    try:
+        call.call({"from": accounts.PROPOSER.address})
+        _send(w3, accounts.PROPOSER, call)
+    except (ContractLogicError, LabError) as exc:  # the lab's proposer took the block first, or shared nonce
+        raise OutputNotDue(f"conflicting-output: proposing L2 block {next_block} failed ({exc}).") from exc
+    index = int(oracle.functions.latestOutputIndex().call())
+    if bytes(oracle.functions.getL2Output(index).call()[0]) != conflicting_root(next_block):
+        raise OutputNotDue(f"conflicting-output: output {index} is not the conflicting one.")
+    return index
 
 
 def delete_outputs_from(world: LabWorld, index: int) -> None:
+    """The challenger deletes output `index` and later ones, unless someone already deleted the conflicting one."""
     w3 = Web3(Web3.HTTPProvider(world.l1_url))
     oracle = _contract(w3, "L2OutputOracle", world.deployment.l2_output_oracle)
+    if oracle.functions.nextOutputIndex().call() <= index:
+        return
+    root, _timestamp, l2_block = oracle.functions.getL2Output(index).call()
+    if bytes(root) != conflicting_root(int(l2_block)):
+        return
     _send(w3, accounts.CHALLENGER, oracle.functions.deleteL2Outputs(index))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from jeju_play.errors import BadInput, LabError
-from jeju_play.lab.faults_state import DISK_FULL_PERCENT, DISK_NORMAL_PERCENT
+from jeju_play.lab.faults_state import DISK_FULL_PERCENT, DISK_NORMAL_PERCENT, uid_of
 from jeju_play.lab.sim import ProxyMode
 from jeju_play.lab.sim.logfmt import format_line
 from jeju_play.lab.topology import OP_NODE_DATA_PVC, OP_STACK
@@ -27,6 +27,7 @@ GWEI = 10**9
 ETH = 10**18
 STARVED_BALANCE_WEI = 10**13  # 0.00001 ETH: not enough for one L1 transaction's gas
 GAS_SPIKE_WEI = 300 * GWEI  # above the batcher's seeded 100 gwei fee limit
+CONFLICT_WAIT_SECONDS = 15.0  # conflicting-output waits this long for the oracle's next block to be due
 
 
 @dataclass(frozen=True)
@@ -72,11 +73,19 @@ async def heal_l1(world: LabWorld) -> None:
 
 
 async def break_crash(world: LabWorld) -> None:
-    world.faults.crash_before = time.time()
+    world.faults.crashing_pods = {uid_of(p) for p in world.pods("op-node")}
 
 
 async def heal_crash(world: LabWorld) -> None:
-    world.faults.crash_before = None
+    world.faults.crashing_pods.clear()
+
+
+async def break_partition(world: LabWorld) -> None:
+    world.faults.partitioned_pods = {uid_of(p) for p in world.pods("op-proposer")}
+
+
+async def heal_partition(world: LabWorld) -> None:
+    world.faults.partitioned_pods.clear()
 
 
 async def break_bad_block(world: LabWorld) -> None:
@@ -171,9 +180,19 @@ async def heal_exploit(world: LabWorld) -> None:
 
 
 async def break_conflict(world: LabWorld) -> None:
-    from jeju_play.lab.attacker import propose_conflicting_output
+    """Wait (up to CONFLICT_WAIT_SECONDS) for the oracle's next block to be due, then propose a wrong root."""
+    from jeju_play.lab.attacker import OutputNotDue, propose_conflicting_output
 
-    world.faults.conflicting_index = await asyncio.to_thread(propose_conflicting_output, world)
+    deadline = time.monotonic() + CONFLICT_WAIT_SECONDS
+    while True:
+        try:
+            world.faults.conflicting_index = await asyncio.to_thread(propose_conflicting_output, world)
+            return
+        except OutputNotDue as exc:
+            if time.monotonic() > deadline:
+                raise LabError(f"{exc} The oracle took no conflicting output within {CONFLICT_WAIT_SECONDS:.0f} s; "
+                               "check that the lab's L1 mines (`jeju-play lab status`) and retry.") from exc
+        await asyncio.sleep(1.0)
 
 
 async def heal_conflict(world: LabWorld) -> None:
@@ -210,7 +229,7 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
     Fault("proposer-unfunded", "proposer-stuck", "The proposer has no ETH: proposals fail.",
           "Top up the proposer from the funding wallet.", _starve_proposer, _feed_proposer),
     Fault("proposer-partitioned", "proposer-stuck", "op-proposer cannot reach op-node (i/o timeout).",
-          "Restart op-proposer (a new pod is not partitioned).", _nothing, _nothing),
+          "Restart op-proposer (a new pod is not partitioned).", break_partition, heal_partition),
     Fault("conflicting-output", "proposer-stuck", "An output root on L1 does not match op-node's.",
           "Treat as a security incident if not our proposer; the challenger deletes it.",
           break_conflict, heal_conflict),

@@ -22,6 +22,10 @@ def created_at(obj: dict[str, Any]) -> float:
         return 0.0
 
 
+def uid_of(obj: dict[str, Any]) -> str:
+    return str(obj.get("metadata", {}).get("uid", ""))
+
+
 def memory_bytes(quantity: str) -> int:
     units = {"Ki": 1024, "Mi": 1024**2, "Gi": GIB, "Ti": 1024**4, "K": 1000, "M": 10**6, "G": 10**9}
     for suffix, factor in units.items():
@@ -34,8 +38,8 @@ def memory_bytes(quantity: str) -> int:
 class FaultState:
     active: dict[str, float] = field(default_factory=dict)  # fault -> time it was broken
     bad_block_at: int | None = None
-    crash_before: float | None = None  # op-node pods created before this crash-loop
-    partition_before: float | None = None  # op-proposer pods created before this cannot reach op-node
+    crashing_pods: set[str] = field(default_factory=set)  # uids of the op-node pods that crash-loop
+    partitioned_pods: set[str] = field(default_factory=set)  # uids of the op-proposer pods cut off from op-node
     corrupt_pvc_uids: set[str] = field(default_factory=set)
     lost_node: str | None = None
     disk_percent: int = DISK_NORMAL_PERCENT  # reth's /var/log volume
@@ -47,11 +51,17 @@ class FaultState:
     def mark(self, name: str) -> None:
         self.active[name] = time.time()
 
+    def since(self, name: str, pod: dict[str, Any]) -> float:
+        """When `pod` started to suffer fault `name`: the later of the break and the pod's creation."""
+        return max(self.active.get(name, 0.0), created_at(pod))
+
     def partitions(self, proposer_pod: dict[str, Any]) -> bool:
-        return self.partition_before is not None and created_at(proposer_pod) <= self.partition_before
+        """Only the pods that ran when the partition began: a new pod (a restart) is not partitioned."""
+        return uid_of(proposer_pod) in self.partitioned_pods
 
     def crashes(self, op_node_pod: dict[str, Any]) -> bool:
-        return self.crash_before is not None and created_at(op_node_pod) <= self.crash_before
+        """Only the pods that ran when the crash began: a new pod (a restart) runs."""
+        return uid_of(op_node_pod) in self.crashing_pods
 
     def out_of_memory(self, op_node_pod: dict[str, Any]) -> bool:
         if "sequencer-oom" not in self.active:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from jeju_play.lab.faults_state import DISK_AFTER_CLEANUP_PERCENT, created_at
+from jeju_play.lab.faults_state import DISK_AFTER_CLEANUP_PERCENT
 from jeju_play.lab.kube import ContainerUsage, PodHealth
 from jeju_play.lab.sim.logfmt import format_line
 from jeju_play.lab.topology import OP_STACK
@@ -14,8 +14,9 @@ if TYPE_CHECKING:
     from jeju_play.lab.world import LabWorld
 
 Obj = dict[str, Any]
-RESTART_EVERY_SECONDS = 10.0
+RESTART_EVERY_SECONDS = 5.0  # CrashLoopBackOff at lab speed: a restart every few seconds
 APP_LABEL = "app.kubernetes.io/name"
+OVERLOAD_MILLICORES = 3050  # reth's extra CPU under rpc-overload, shared by its Ready replicas
 
 
 def app_of(pod: Obj) -> str:
@@ -31,8 +32,8 @@ class PodBehaviour:
     def __init__(self, world: LabWorld):
         self.world = world
 
-    def _crash_loop(self, pod: Obj, reason: str) -> PodHealth:
-        restarts = 1 + int((time.time() - created_at(pod)) / RESTART_EVERY_SECONDS)
+    def _crash_loop(self, pod: Obj, reason: str, fault: str) -> PodHealth:
+        restarts = 1 + int((time.time() - self.world.faults.since(fault, pod)) / RESTART_EVERY_SECONDS)
         return PodHealth(ready=False, phase="Running", waiting_reason="CrashLoopBackOff",
                          waiting_message=f"back-off restarting failed container op-node in pod "
                                          f"{pod['metadata']['name']}",
@@ -40,24 +41,32 @@ class PodBehaviour:
                          restart_count=restarts)
 
     def corrupt_volume(self, pod: Obj) -> bool:
+        """Under pvc-corrupt: the corrupt claim itself, a missing one, or a new one not restored from a snapshot."""
         corrupt = self.world.faults.corrupt_pvc_uids
         if not corrupt:
             return False
         namespace = pod["metadata"].get("namespace", OP_STACK)
         for claim in claim_names(pod):
             pvc = self.world.cluster.find("PersistentVolumeClaim", claim, namespace)
-            if pvc is None or pvc["metadata"].get("uid") in corrupt:
+            if pvc is None or pvc["metadata"].get("uid") in corrupt or not self._restored(pvc, namespace):
                 return True
         return False
+
+    def _restored(self, pvc: Obj, namespace: str) -> bool:
+        source = pvc.get("spec", {}).get("dataSource") or {}
+        return source.get("kind") == "VolumeSnapshot" and self.world.cluster.find(
+            "VolumeSnapshot", str(source.get("name", "")), namespace) is not None
 
     def health(self, pod: Obj) -> PodHealth | None:
         if app_of(pod) != "op-node":
             return None
         faults = self.world.faults
         if faults.out_of_memory(pod):
-            return self._crash_loop(pod, "OOMKilled")
-        if faults.crashes(pod) or self.corrupt_volume(pod):
-            return self._crash_loop(pod, "Error")
+            return self._crash_loop(pod, "OOMKilled", "sequencer-oom")
+        if faults.crashes(pod):
+            return self._crash_loop(pod, "Error", "sequencer-crash")
+        if self.corrupt_volume(pod):
+            return self._crash_loop(pod, "Error", "pvc-corrupt")
         return None
 
     def crash_logs(self) -> None:
@@ -114,8 +123,10 @@ class PodBehaviour:
         app = app_of(pod)
         faults = self.world.faults
         if app == "reth":
-            busy = "rpc-overload" in faults.active
-            return ContainerUsage(cpu_millicores=3900 if busy else 850, memory_bytes=(7 if busy else 5) * 1024**3)
+            if "rpc-overload" not in faults.active:
+                return ContainerUsage(cpu_millicores=850, memory_bytes=5 * 1024**3)
+            replicas = max(1, len(self.world.ready_pods("reth")))  # the load spreads over the replicas
+            return ContainerUsage(cpu_millicores=850 + OVERLOAD_MILLICORES // replicas, memory_bytes=7 * 1024**3)
         if app == "op-node":
             oom = faults.out_of_memory(pod)
             return ContainerUsage(cpu_millicores=400, memory_bytes=(2 * 1024 - 20 if oom else 900) * 1024**2)

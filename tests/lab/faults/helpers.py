@@ -37,7 +37,7 @@ def eventually(observe: Callable[[], T], holds: Callable[[T], bool], what: str, 
         if holds(value):
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not seen within {within:.0f} s; last observation: {value!r}")
+            raise AssertionError(f"{what}: not seen within {within:.0f} s; last observation: {repr(value)[:800]}")
         time.sleep(every)
 
 
@@ -119,10 +119,10 @@ def op_node(lab: LabHandle, method: str, *params: Any) -> Any:
     return answer["result"]
 
 
-def blocks_flow(lab: LabHandle, within: float = 15.0) -> int:
-    """Wait until the L2 chain grows by two blocks; returns the new head."""
+def blocks_flow(lab: LabHandle, blocks: int = 2, within: float = 15.0) -> int:
+    """Wait until the L2 chain grows by `blocks` blocks; returns the new head."""
     start = l2_head(lab)
-    return eventually(lambda: l2_head(lab), lambda head: head >= start + 2, "new L2 blocks", within)
+    return eventually(lambda: l2_head(lab), lambda head: head >= start + blocks, "new L2 blocks", within)
 
 
 def blocks_stalled(lab: LabHandle, watch: float = 3.0) -> int:
@@ -157,11 +157,13 @@ def deployment_specs(lab: LabHandle) -> dict[tuple[str, str], Any]:
 
 @contextmanager
 def restoring_deployments(lab: LabHandle) -> Iterator[None]:
-    """Undo what a by-hand remedy changed in the Deployments (template and replicas), then wait for op-node."""
+    """Heal every fault, undo what a by-hand remedy changed in the Deployments (template, replicas), wait for
+    op-node to be Ready."""
     before = deployment_specs(lab)
     try:
         yield
     finally:
+        lab.lab.heal()
         after = deployment_specs(lab)
         with api(lab) as api_client:
             apps = client.AppsV1Api(api_client)
@@ -172,3 +174,27 @@ def restoring_deployments(lab: LabHandle) -> Iterator[None]:
                         {"op": "replace", "path": "/spec/replicas", "value": replicas}])
         if before != after:
             eventually(lambda: len(ready_pods(lab, "op-node")), lambda n: n >= 1, "op-node Ready again")
+
+
+def logs_since(lab: LabHandle, deployment: str, started: float) -> str:
+    """`kubectl logs deploy/X --since=Ns`: what the newest pod logged since about `started` (time.time())."""
+    seconds = max(1, int(time.time() - started) + 1)
+    return kubectl(lab, "logs", f"deploy/{deployment}", f"--since={seconds}s", check=False).stdout
+
+
+def balance(lab: LabHandle, who: str) -> int:
+    w3 = l1(lab)
+    return int(w3.eth.get_balance(Web3.to_checksum_address(addresses(lab)[who])))
+
+
+def lab_vars(lab: LabHandle) -> dict[str, Any]:
+    """The inventory `jeju-play lab up` wrote (lab.yml): endpoints, addresses and the test-only keys."""
+    import yaml
+
+    return dict(yaml.safe_load(lab.lab.inventory_file.read_text()))
+
+
+def top_up(lab: LabHandle, who: str, eth: int) -> None:
+    """The runbook's top-up, by hand: `cast send` from the funding wallet (key from lab.yml) over the backup RPC."""
+    cast("send", "--private-key", lab_vars(lab)["vault_funding_key"], "--rpc-url", endpoints(lab)["l1_rpc_urls"][1],
+         addresses(lab)[who], "--value", f"{eth}ether")

@@ -1,0 +1,20 @@
+"""Fault tests share the session lab (tests/conftest.py `lab`): each test heals it and undoes its remedy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import LabHandle
+
+from .helpers import blocks_flow, eventually, ready_pods, restoring_deployments
+
+
+@pytest.fixture
+def healthy_lab(lab: LabHandle) -> Iterator[LabHandle]:
+    """The session lab with blocks flowing; afterwards faults healed, Deployments as they were, blocks flowing."""
+    eventually(lambda: ready_pods(lab, "op-node"), bool, "op-node Ready")
+    with restoring_deployments(lab):
+        yield lab
+    blocks_flow(lab, blocks=1, within=20)

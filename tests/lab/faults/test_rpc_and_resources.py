@@ -1,0 +1,92 @@
+"""rpc-degraded and high-resource faults: the public RPC slows down (or reth's log disk fills up), and the
+runbook's remedy, applied by hand with kubectl, brings it back under the threshold."""
+
+from __future__ import annotations
+
+import time
+
+from web3 import Web3
+
+from tests.conftest import LabHandle
+
+from .helpers import endpoints, eventually, kubectl, ready_pods
+
+THRESHOLD_MS = 500  # the runbook's P1 latency
+
+
+def rpc_latency_ms(lab: LabHandle) -> float:
+    """How long the public RPC takes to answer eth_blockNumber, as a user of it sees it."""
+    w3 = Web3(Web3.HTTPProvider(endpoints(lab)["l2_rpc_urls"][0], request_kwargs={"timeout": 10}))
+    started = time.perf_counter()
+    assert w3.eth.block_number > 0
+    return (time.perf_counter() - started) * 1000
+
+
+def reth_cpu_millicores(lab: LabHandle) -> list[int]:
+    """The CPU column of `kubectl top pods -l app.kubernetes.io/name=reth`."""
+    lines = kubectl(lab, "top", "pods", "-l", "app.kubernetes.io/name=reth", "--no-headers").stdout.splitlines()
+    return [int(line.split()[1].removesuffix("m")) for line in lines]
+
+
+def disk_used_percent(lab: LabHandle) -> int:
+    """`kubectl exec deploy/reth -- df -h`: the Use% of /var/log."""
+    out = kubectl(lab, "exec", "deploy/reth", "--", "df", "-h").stdout
+    line = next(line for line in out.splitlines() if line.endswith("/var/log"))
+    return int(line.split()[4].removesuffix("%"))
+
+
+# -- rpc-overload -----------------------------------------------------------------------------------------
+def test_rpc_overload_public_rpc_slow_and_reth_cpu_high(healthy_lab: LabHandle) -> None:
+    lab = healthy_lab
+    assert rpc_latency_ms(lab) < THRESHOLD_MS
+    lab.lab.break_fault("rpc-overload")
+    assert rpc_latency_ms(lab) > THRESHOLD_MS
+    assert reth_cpu_millicores(lab)[0] > 3000
+    connections = kubectl(lab, "exec", "deploy/reth", "--", "sh", "-c", "netstat -an | grep -c ESTABLISHED").stdout
+    assert int(connections) > 1000
+
+
+def test_rpc_overload_heals_with_three_reth_replicas(healthy_lab: LabHandle) -> None:
+    lab = healthy_lab
+    lab.lab.break_fault("rpc-overload")
+    assert rpc_latency_ms(lab) > THRESHOLD_MS
+    kubectl(lab, "scale", "deployment/reth", "--replicas=3")
+    kubectl(lab, "rollout", "status", "deployment/reth", "--timeout=20s")
+    eventually(lambda: len(ready_pods(lab, "reth")), lambda n: n == 3, "three reth replicas Ready")
+    eventually(lambda: rpc_latency_ms(lab), lambda ms: ms < THRESHOLD_MS, "public RPC under 500 ms", within=5)
+    assert max(reth_cpu_millicores(lab)) < 3000
+
+
+# -- indexer-db-slow --------------------------------------------------------------------------------------
+def test_indexer_db_slow_public_rpc_slow_while_the_indexer_runs(healthy_lab: LabHandle) -> None:
+    lab = healthy_lab
+    lab.lab.break_fault("indexer-db-slow")
+    assert rpc_latency_ms(lab) > THRESHOLD_MS
+    assert ready_pods(lab, "subsquid", "indexer")
+    assert reth_cpu_millicores(lab)[0] < 3000, "not an overload: reth itself is not busy"
+
+
+def test_indexer_db_slow_heals_by_scaling_the_indexer_to_zero(healthy_lab: LabHandle) -> None:
+    lab = healthy_lab
+    lab.lab.break_fault("indexer-db-slow")
+    assert rpc_latency_ms(lab) > THRESHOLD_MS
+    kubectl(lab, "scale", "deployment/subsquid", "-n", "indexer", "--replicas=0")
+    eventually(lambda: ready_pods(lab, "subsquid", "indexer"), lambda pods: not pods, "subsquid scaled to 0")
+    eventually(lambda: rpc_latency_ms(lab), lambda ms: ms < THRESHOLD_MS, "public RPC under 500 ms", within=5)
+
+
+# -- disk-full --------------------------------------------------------------------------------------------
+def test_disk_full_reth_log_volume_over_80_percent(healthy_lab: LabHandle) -> None:
+    lab = healthy_lab
+    assert disk_used_percent(lab) < 80
+    lab.lab.break_fault("disk-full")
+    assert disk_used_percent(lab) > 80
+    assert "Low disk space" in kubectl(lab, "logs", "deploy/reth", "--tail=20").stdout
+
+
+def test_disk_full_deleting_old_logs_heals(healthy_lab: LabHandle) -> None:
+    lab = healthy_lab
+    lab.lab.break_fault("disk-full")
+    assert disk_used_percent(lab) > 80
+    kubectl(lab, "exec", "deploy/reth", "--", "sh", "-c", "find /var/log -name '*.log' -mtime +7 -delete")
+    assert disk_used_percent(lab) < 80
