@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 
 from jeju_play import catalog as catalog_mod
 from jeju_play import environments, record
+from jeju_play.cli_freeze import freeze_app
 from jeju_play.cli_lab import lab_app
 from jeju_play.errors import BadInput, ExitCode, JejuPlayError
 from jeju_play.paths import project_root
@@ -52,6 +53,7 @@ app = typer.Typer(
 runs_app = typer.Typer(help="Past runs from the record.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 app.add_typer(lab_app, name="lab")
+app.add_typer(freeze_app, name="freeze")
 
 # Commands that exist or are planned; incident names and aliases may never take them.
 PLANNED_COMMANDS = {"lab", "drill", "serve", "audit", "freeze", "help", "version"}

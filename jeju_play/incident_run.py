@@ -53,6 +53,11 @@ def production_preapproval(env: Environment, yes: bool, confirmed: bool, err: Co
 def run_from_cli(root: Path, incident: Incident, env: Environment, *, check: bool, yes: bool,
                  confirmed: bool, extra_vars: dict[str, Any], as_json: bool, verbosity: int,
                  out: Console, err: Console) -> int:
+    from jeju_play.freeze import guard
+
+    warning = guard(env, incident.name, check)
+    if warning:
+        err.print(warning, style="yellow", markup=False)
     preapproved = production_preapproval(env, yes, confirmed, err) if not check else False
     view = RunView(console=err if as_json else out, quiet=as_json)
     policy = ApprovalPolicy(operator=operator(), environment=env.name, production=env.production,

@@ -26,6 +26,7 @@ PHASES = ("preflight", "diagnose", "decide", "remediate", "verify", "record")
 _TASK_END = {"runner_on_ok": "ok", "runner_on_failed": "failed", "runner_on_skipped": "skipped",
              "runner_on_unreachable": "unreachable"}
 _POLL_SECONDS = 0.05
+_SAY_ACTIONS = ("ansible.builtin.debug", "debug")
 
 
 @dataclass
@@ -46,6 +47,14 @@ class RunOutcome:
     @property
     def exit_code(self) -> int:
         return int(self.summary.exit_code or 0)
+
+
+def _said(msg: Any) -> str:
+    if isinstance(msg, str):
+        return msg
+    import yaml
+
+    return str(yaml.safe_dump(msg, sort_keys=False, default_flow_style=False, width=110)).rstrip()
 
 
 def phase_of(play_name: str) -> str:
@@ -89,6 +98,8 @@ class _EventSink:
         if ignored:
             status = "ignored"
         message = str(res.get("msg", "")) if status in ("failed", "unreachable", "ignored") else ""
+        if status == "ok" and data.get("task_action") in _SAY_ACTIONS:
+            message = _said(res.get("msg", ""))  # a playbook's debug message is meant for the user
         self.view.task_finished(key, status, data.get("duration"), message)
         result = self.summary.phases.setdefault(phase, PhaseResult())
         if status in ("failed", "unreachable"):

@@ -95,6 +95,8 @@ class RunView:
         text.append(f" {row.duration or 0:6.2f}s  {row.name}")
         if row.message and row.status in ("failed", "unreachable", "ignored"):
             text.append(f"\n           {row.message}", style="red")
+        elif row.message and row.status == "ok":  # what a debug task says to the user
+            text.append("\n" + "\n".join("           " + line for line in row.message.splitlines()))
         return text
 
     def _render(self) -> RenderableType:
@@ -114,5 +116,7 @@ class RunView:
             task = Text(row.name)
             if row.message and row.status in ("failed", "unreachable"):
                 task.append(f"\n{row.message}", style="red")
+            elif row.message and row.status == "ok":
+                task.append(f"\n{row.message}")
             table.add_row(row.phase, status, f"{elapsed:.1f}s", task)
         return table

@@ -100,26 +100,24 @@ class AnvilNode:
 
 
 def pid_alive(pid: int) -> bool:
+    """True while the process runs; a zombie (exited, not yet reaped) counts as gone."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    try:  # a zombie child is not alive
+    try:  # reap it if it is our child
         waited, _ = os.waitpid(pid, os.WNOHANG)
-        return waited == 0
-    except ChildProcessError:  # not our child: its parent reaps it; until then it is a zombie, not alive
-        return not _zombie(pid)
-
-
-def _zombie(pid: int) -> bool:
+        if waited == pid:
+            return False
+    except ChildProcessError:
+        pass
     try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
-            fields = handle.read().rsplit(")", 1)[-1].split()
-    except OSError:
-        return False
-    return bool(fields) and fields[0] == "Z"
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
 
 
 def stop_pid(pid: int, timeout: float = 5.0) -> None:

@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Apache-2.0
 from __future__ import annotations
 
@@ -19,7 +18,7 @@ author: Jeju operations
 options:
   rpc_urls: {description: JSON-RPC endpoints tried in order., type: list, elements: str, required: true}
   expect_chain_id: {description: The chain id the endpoints must serve., type: int}
-  timeout: {description: Seconds to wait for each endpoint., type: float, default: 10.0}
+  timeout: {description: Seconds to wait for each endpoint., type: float, default: 5.0}
   contracts: {description: Name to address of the contracts to watch., type: dict, required: true}
   window_blocks: {description: How many recent blocks to scan., type: int, default: 200}
   to_block: {description: The last block of the window (default the head)., type: int}
@@ -41,14 +40,20 @@ RETURN = r"""
 from_block: {description: First block scanned., returned: success, type: int}
 to_block: {description: Last block scanned., returned: success, type: int}
 balances_wei: {description: Contract name to balance (wei string) at to_block., returned: success, type: dict}
-transactions: {description: Transactions to the contracts (hash, block, from, contract, value_wei, status, selector)., returned: success, type: list}
+transactions:
+  description: Transactions to the contracts (hash, block, from, contract, value_wei, status, selector).
+  returned: success
+  type: list
 outflows: {description: Per block outflows (block, contract, wei, senders, shared)., returned: success, type: list}
-suspects: {description: Suspect addresses with their attributed outflow (wei string) and transaction count., returned: success, type: list}
+suspects:
+  description: Suspect addresses with their attributed outflow (wei string) and transaction count.
+  returned: success
+  type: list
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.jeju.ops.plugins.module_utils.common import ModuleFailure, checksum, rpc_args, run_module
-from ansible_collections.jeju.ops.plugins.module_utils.rpc import Call, check_chain_id, hex_int
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.jeju.ops.plugins.module_utils.common import ModuleFailure, checksum, rpc_args, run_module  # noqa: E402
+from ansible_collections.jeju.ops.plugins.module_utils.rpc import Call, check_chain_id, hex_int  # noqa: E402
 
 ARGUMENT_SPEC = rpc_args(
     contracts=dict(type="dict", required=True),
@@ -66,12 +71,13 @@ def scan_window(client, start, end, watched):
         for tx in (block or {}).get("transactions", []):
             to = (tx.get("to") or "").lower()
             if to in watched:
-                found.append({"hash": tx["hash"], "block": hex_int(tx["blockNumber"]), "from": checksum(tx["from"], "from"),
+                found.append({"hash": tx["hash"], "block": hex_int(tx["blockNumber"]),
+                              "from": checksum(tx["from"], "from"),
                               "contract": watched[to], "value_wei": str(hex_int(tx["value"])),
                               "selector": (tx.get("input") or "0x")[:10]})
     if found:
         receipts = client.require([Call("eth_getTransactionReceipt", [t["hash"]]) for t in found])
-        for tx, receipt in zip(found, receipts):
+        for tx, receipt in zip(found, receipts, strict=True):
             tx["status"] = "success" if receipt and hex_int(receipt["status"]) == 1 else "reverted"
     return found
 
@@ -80,7 +86,8 @@ def outflows_of(client, txs, addresses):
     touched = sorted({(t["contract"], t["block"]) for t in txs if t["status"] == "success"})
     calls = []
     for name, block in touched:
-        calls += [Call("eth_getBalance", [addresses[name], hex(block - 1)]), Call("eth_getBalance", [addresses[name], hex(block)])]
+        calls += [Call("eth_getBalance", [addresses[name], hex(block - 1)]),
+                  Call("eth_getBalance", [addresses[name], hex(block)])]
     balances = client.require(calls) if calls else []
     rows = []
     for i, (name, block) in enumerate(touched):
@@ -89,7 +96,8 @@ def outflows_of(client, txs, addresses):
         if out > 0:
             senders = sorted({t["from"] for t in txs if t["block"] == block and t["contract"] == name
                               and t["status"] == "success"})
-            rows.append({"block": block, "contract": name, "wei": str(out), "senders": senders, "shared": len(senders) > 1})
+            rows.append({"block": block, "contract": name, "wei": str(out), "senders": senders,
+                         "shared": len(senders) > 1})
     return rows
 
 
@@ -126,7 +134,7 @@ def activity(module, client):
     balances = client.require([Call("eth_getBalance", [addresses[n], hex(end)]) for n in names])
     outflows = outflows_of(client, txs, addresses)
     return {"changed": False, "from_block": start, "to_block": end, "transactions": txs, "outflows": outflows,
-            "balances_wei": {n: str(hex_int(b)) for n, b in zip(names, balances)},
+            "balances_wei": {n: str(hex_int(b)) for n, b in zip(names, balances, strict=True)},
             "suspects": rank_suspects(txs, outflows, p["suspects"], p["top"])}
 
 
