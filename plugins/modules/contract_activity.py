@@ -30,7 +30,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Gather evidence about the portal
-  contract_activity:
+  jeju.ops.contract_activity:
     rpc_urls: "{{ jeju_l1_rpc_urls }}"
     contracts: {optimism_portal: "{{ jeju_addresses.optimism_portal }}"}
     window_blocks: 100
@@ -51,9 +51,9 @@ suspects:
   type: list
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.jeju.ops.plugins.module_utils.common import ModuleFailure, checksum, rpc_args, run_module  # noqa: E402
-from ansible_collections.jeju.ops.plugins.module_utils.rpc import Call, check_chain_id, hex_int  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.jeju.ops.plugins.module_utils.common import ModuleFailure, checksum, rpc_args, run_module
+from ansible_collections.jeju.ops.plugins.module_utils.rpc import Call, check_chain_id, hex_int
 
 ARGUMENT_SPEC = rpc_args(
     contracts=dict(type="dict", required=True),
