@@ -29,8 +29,8 @@ node_modules/.installed: package.json package-lock.json
 	$(BIN)/python -c "from jeju_play.paths import collections_dir; collections_dir()"
 
 demo: install
-	$(BIN)/jeju-play list
-	$(BIN)/jeju-play show network-down
+	$(BIN)/jeju-play drill network-down --fault l1-rpc-down
+	@echo "The lab is still up: '$(BIN)/jeju-play lab status' to look around, '$(BIN)/jeju-play lab down' to stop it."
 
 lint: install
 	$(BIN)/ruff check jeju_play plugins tests bench tools

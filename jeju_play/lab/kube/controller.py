@@ -185,6 +185,9 @@ class Controller:
             "availableReplicas": ready,
             "observedGeneration": replica_set["metadata"].get("generation", 1),
         }
+        for key in ("fullyLabeledReplicas", "readyReplicas", "availableReplicas"):
+            if not status[key]:
+                status.pop(key)  # `omitempty` in ReplicaSetStatus; `replicas` is always there
         current = self.store.peek(REPLICASET, namespace, name)
         if current is not None:
             self._set_status(REPLICASET, current, status)
@@ -334,9 +337,9 @@ class Controller:
         }
         if desired - ready > 0:
             status["unavailableReplicas"] = desired - ready
-        if not ready:
-            status.pop("readyReplicas")
-            status.pop("availableReplicas")
+        for key in ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas"):
+            if not status[key]:
+                status.pop(key)  # DeploymentStatus fields are `omitempty`: a real API server drops zeros
         old_status = fresh.get("status") or {}
         previous = {c["type"]: c for c in old_status.get("conditions") or []}
         for condition in status["conditions"]:

@@ -62,6 +62,13 @@ def _pod(pod: Obj, node_ready: dict[str, bool]) -> Obj:
     }
 
 
+def _snapshot(snapshot: Obj) -> Obj:
+    return {"name": snapshot["metadata"]["name"],
+            "pvc": snapshot.get("spec", {}).get("source", {}).get("persistentVolumeClaimName", ""),
+            "created": snapshot.get("status", {}).get("creationTime", ""),
+            "ready": bool(snapshot.get("status", {}).get("readyToUse"))}
+
+
 def _event(event: Obj) -> Obj:
     involved = event.get("involvedObject", {})
     return {
@@ -91,12 +98,8 @@ def k8s_triage_summary(listing: Obj, deployment: str, app_label: str, log_text: 
              "capacity": c.get("status", {}).get("capacity", {}).get("storage", ""),
              "data_source": c.get("spec", {}).get("dataSource", {}).get("name", "")}
             for c in _by_kind(items, "PersistentVolumeClaim") if c["metadata"]["name"] in claims]
-    snapshots = sorted(
-        ({"name": s["metadata"]["name"], "pvc": s.get("spec", {}).get("source", {}).get("persistentVolumeClaimName", ""),
-          "created": s.get("status", {}).get("creationTime", ""),
-          "ready": bool(s.get("status", {}).get("readyToUse"))}
-         for s in _by_kind(items, "VolumeSnapshot")),
-        key=lambda s: s["created"], reverse=True)
+    snapshots = sorted((_snapshot(s) for s in _by_kind(items, "VolumeSnapshot")),
+                       key=lambda s: s["created"], reverse=True)
     related = [e for e in _by_kind(items, "Event")
                if e.get("involvedObject", {}).get("name", "").startswith(deployment)
                or e.get("involvedObject", {}).get("name") in pod_names

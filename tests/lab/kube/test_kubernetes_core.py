@@ -81,6 +81,8 @@ def test_kubernetes_core_modules(
     assert [r["metadata"]["name"] for r in results["by_label"]["resources"]] == ["op-node-config"]
 
     assert results["scaled"]["changed"] and results["scaled"]["result"]["status"]["readyReplicas"] == 3
+    assert results["scaled_to_zero"]["changed"] and not results["scaled_to_zero"].get("failed")
+    assert "replicas" not in results["scaled_to_zero"]["result"]["status"]  # omitted at zero, as the real API
     assert results["rolled_back"]["changed"]
 
     assert results["probe_log"]["log"] == "probe line 2\nprobe line 3\n"
