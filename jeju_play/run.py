@@ -27,6 +27,7 @@ _TASK_END = {"runner_on_ok": "ok", "runner_on_failed": "failed", "runner_on_skip
              "runner_on_unreachable": "unreachable"}
 _POLL_SECONDS = 0.05
 _SAY_ACTIONS = ("ansible.builtin.debug", "debug")
+_QUIET_ACTIONS = ("ansible.builtin.validate_argument_spec", "validate_argument_spec")
 
 
 @dataclass
@@ -100,7 +101,10 @@ class _EventSink:
         message = str(res.get("msg", "")) if status in ("failed", "unreachable", "ignored") else ""
         if status == "ok" and data.get("task_action") in _SAY_ACTIONS:
             message = _said(res.get("msg", ""))  # a playbook's debug message is meant for the user
-        self.view.task_finished(key, status, data.get("duration"), message)
+        if status == "ok" and data.get("task_action") in _QUIET_ACTIONS:
+            self.view.forget(key)  # role argument checks that passed are noise at 3 a.m.
+        else:
+            self.view.task_finished(key, status, data.get("duration"), message)
         result = self.summary.phases.setdefault(phase, PhaseResult())
         if status in ("failed", "unreachable"):
             result.failed += 1

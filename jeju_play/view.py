@@ -78,6 +78,9 @@ class RunView:
         if self._live is None and not self.quiet:
             self.console.print(self._line(row), highlight=False)
 
+    def forget(self, key: str) -> None:
+        self.rows.pop(key, None)
+
     def note(self, message: str, style: str = "") -> None:
         if not self.quiet:
             with self.paused():
