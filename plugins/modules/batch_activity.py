@@ -17,20 +17,9 @@ description:
   - Reading nonces at past blocks needs the node to hold state for them (archive or recent enough).
 version_added: 0.1.0
 author: Jeju operations
+extends_documentation_fragment:
+  - jeju.ops.rpc
 options:
-  rpc_urls:
-    description: JSON-RPC endpoints of the settlement chain, tried in order (failover).
-    type: list
-    elements: str
-    required: true
-    aliases: [rpc_url]
-  expect_chain_id:
-    description: The chain id the endpoints must serve.
-    type: int
-  timeout:
-    description: Seconds to wait for each endpoint.
-    type: float
-    default: 5.0
   batcher:
     description: The batcher address registered in SystemConfig.
     type: str

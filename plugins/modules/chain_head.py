@@ -13,20 +13,9 @@ description:
   - With O(watch_seconds), waits and reports how many blocks were added meanwhile.
 version_added: 0.1.0
 author: Jeju operations
+extends_documentation_fragment:
+  - jeju.ops.rpc
 options:
-  rpc_urls:
-    description: JSON-RPC endpoints of one chain, tried in order (failover).
-    type: list
-    elements: str
-    required: true
-    aliases: [rpc_url]
-  expect_chain_id:
-    description: The chain id the endpoints must serve.
-    type: int
-  timeout:
-    description: Seconds to wait for each endpoint.
-    type: float
-    default: 5.0
   stalled_after:
     description: The chain is stalled when its head block is older than this many seconds.
     type: float

@@ -15,10 +15,9 @@ description:
   - Never sends a transaction.
 version_added: 0.1.0
 author: Jeju operations
+extends_documentation_fragment:
+  - jeju.ops.rpc
 options:
-  rpc_urls: {description: JSON-RPC endpoints tried in order., type: list, elements: str, required: true}
-  expect_chain_id: {description: The chain id the endpoints must serve., type: int}
-  timeout: {description: Seconds to wait for each endpoint., type: float, default: 5.0}
   contracts: {description: Name to address of the contracts to watch., type: dict, required: true}
   window_blocks: {description: How many recent blocks to scan., type: int, default: 200}
   to_block: {description: The last block of the window (default the head)., type: int}

@@ -12,20 +12,9 @@ description:
   - Values are returned in wei (exact integers) and gwei.
 version_added: 0.1.0
 author: Jeju operations
+extends_documentation_fragment:
+  - jeju.ops.rpc
 options:
-  rpc_urls:
-    description: JSON-RPC endpoints of one chain, tried in order (failover).
-    type: list
-    elements: str
-    required: true
-    aliases: [rpc_url]
-  expect_chain_id:
-    description: The chain id the endpoints must serve.
-    type: int
-  timeout:
-    description: Seconds to wait for each endpoint.
-    type: float
-    default: 5.0
   max_gas_price_gwei:
     description: Report RV(above_max) when the gas price exceeds this many gwei.
     type: float

@@ -16,20 +16,9 @@ description:
     RV(mismatch) (what monitorism's fault detector checks).
 version_added: 0.1.0
 author: Jeju operations
+extends_documentation_fragment:
+  - jeju.ops.rpc
 options:
-  rpc_urls:
-    description: JSON-RPC endpoints of the settlement chain, tried in order (failover).
-    type: list
-    elements: str
-    required: true
-    aliases: [rpc_url]
-  expect_chain_id:
-    description: The chain id the endpoints must serve.
-    type: int
-  timeout:
-    description: Seconds to wait for each endpoint.
-    type: float
-    default: 5.0
   address:
     description: The L2OutputOracle proxy address.
     type: str

@@ -18,20 +18,9 @@ description:
     Safe's C(GS0xx) code explained. In check mode it only simulates.
 version_added: 0.1.0
 author: Jeju operations
+extends_documentation_fragment:
+  - jeju.ops.rpc
 options:
-  rpc_urls:
-    description: JSON-RPC endpoints of the Safe's chain, tried in order (failover).
-    type: list
-    elements: str
-    required: true
-    aliases: [rpc_url]
-  expect_chain_id:
-    description: The chain id the endpoints must serve.
-    type: int
-  timeout:
-    description: Seconds to wait for each endpoint.
-    type: float
-    default: 5.0
   address:
     description: The Safe.
     type: str
