@@ -2,46 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from jeju_play.lab.control import Lab
-from tests.support import FIXTURE_PROJECT, lab_env, make_lab_project
-
-
-@dataclass
-class LabHandle:
-    project: Path
-    lab: Lab
-    env: dict[str, str]
-
-    @property
-    def state(self) -> dict:  # type: ignore[type-arg]
-        return self.lab.state
-
-    @property
-    def kubeconfig(self) -> str:
-        return str(self.state["kubeconfig"])
-
-
-@contextmanager
-def _environ(values: dict[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+from tests.support import FIXTURE_PROJECT, LabHandle, running_lab
 
 
 @pytest.fixture
@@ -66,15 +33,8 @@ def lab_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]
 
     Tests that break it must heal it (the `lab` fixture does, and checks the lab is healthy before each test).
     """
-    project = make_lab_project(tmp_path_factory.mktemp("lab-project"))
-    env = lab_env(project)
-    with _environ(env):
-        lab = Lab.default()
-        lab.up()
-        try:
-            yield LabHandle(project, lab, env)
-        finally:
-            lab.down()
+    with running_lab(tmp_path_factory.mktemp("lab-project")) as handle:
+        yield handle
 
 
 @pytest.fixture

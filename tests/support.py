@@ -5,7 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+
+from jeju_play.lab.control import Lab
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_PROJECT = ROOT / "tests" / "fixtures" / "project"
@@ -72,3 +77,46 @@ def listening_addresses(pids: list[int]) -> set[str]:
             if target.startswith("socket:[") and target[8:-1] in inodes:
                 found.add(inodes[target[8:-1]])
     return found
+
+
+@dataclass
+class LabHandle:
+    project: Path
+    lab: Lab
+    env: dict[str, str]
+
+    @property
+    def state(self) -> dict:  # type: ignore[type-arg]
+        return self.lab.state
+
+    @property
+    def kubeconfig(self) -> str:
+        return str(self.state["kubeconfig"])
+
+
+@contextmanager
+def _environ(values: dict[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextmanager
+def running_lab(base: Path) -> Iterator[LabHandle]:
+    """A lab in a private project copy under `base`, with the environment pointing at it; stopped by pid."""
+    project = make_lab_project(base)
+    env = lab_env(project)
+    with _environ(env):
+        lab = Lab.default()
+        lab.up()
+        try:
+            yield LabHandle(project, lab, env)
+        finally:
+            lab.down()

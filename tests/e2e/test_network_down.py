@@ -19,8 +19,7 @@ import yaml
 
 from jeju_play.lab.anvil import rpc_call
 from jeju_play.lab.topology import OP_NODE_MEMORY_LIMIT
-from tests.conftest import LabHandle
-from tests.support import recorded_runs, run_cli
+from tests.support import LabHandle, recorded_runs, run_cli
 
 NS = "op-stack"
 L1_ENV = "OP_NODE_L1_ETH_RPC"

@@ -21,8 +21,7 @@ from web3 import Web3
 from jeju_play.lab.chains import accounts
 from jeju_play.lab.chains.safe_tools import execute, read_presigned
 from jeju_play.lab.recovery import network_paused_and_stopped
-from tests.conftest import LabHandle
-from tests.support import JEJU_PLAY, recorded_runs, run_cli
+from tests.support import JEJU_PLAY, LabHandle, recorded_runs, run_cli
 
 STACK = ("op-node", "op-batcher", "op-proposer")
 EXEC_TRANSACTION = "0x6a761202"  # execTransaction(...)

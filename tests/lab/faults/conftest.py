@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import LabHandle
+from tests.support import LabHandle
 
 from .helpers import blocks_flow, eventually, ready_pods, restoring_deployments
 

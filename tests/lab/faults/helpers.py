@@ -19,7 +19,7 @@ from web3 import Web3
 
 from jeju_play.lab.chains.artifacts import lab_artifact
 from jeju_play.paths import node_bin
-from tests.conftest import LabHandle
+from tests.support import LabHandle
 
 T = TypeVar("T")
 NAMESPACE = "op-stack"

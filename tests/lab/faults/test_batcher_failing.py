@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from tests.conftest import LabHandle
+from tests.support import LabHandle
 
 from .helpers import (
     ETH,

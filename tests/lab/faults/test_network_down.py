@@ -10,7 +10,7 @@ import pytest
 import requests
 from web3 import Web3
 
-from tests.conftest import LabHandle
+from tests.support import LabHandle
 
 from .helpers import (
     blocks_flow,

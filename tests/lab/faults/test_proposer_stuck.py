@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from jeju_play.lab.chains import accounts
-from tests.conftest import LabHandle
+from tests.support import LabHandle
 
 from .helpers import (
     ETH,

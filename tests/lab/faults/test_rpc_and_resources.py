@@ -7,7 +7,7 @@ import time
 
 from web3 import Web3
 
-from tests.conftest import LabHandle
+from tests.support import LabHandle
 
 from .helpers import endpoints, eventually, kubectl, ready_pods
 

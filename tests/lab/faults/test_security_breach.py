@@ -12,9 +12,7 @@ import pytest
 from web3 import Web3
 
 from jeju_play.lab.chains import accounts, safe_tools
-from jeju_play.lab.control import Lab
-from tests.conftest import LabHandle, _environ
-from tests.support import lab_env, make_lab_project
+from tests.support import LabHandle, running_lab
 
 from .helpers import addresses, contract, eventually, kubectl, l1, lab_vars, pods
 
@@ -23,15 +21,8 @@ DRAIN_PERIOD_SECONDS = 2.0  # the lab attacker's pace (jeju_play.lab.attacker)
 
 @pytest.fixture(scope="module")
 def own_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    project = make_lab_project(tmp_path_factory.mktemp("exploit-lab"))
-    env = lab_env(project)
-    with _environ(env):
-        lab = Lab.default()
-        lab.up()
-        try:
-            yield LabHandle(project, lab, env)
-        finally:
-            lab.down()
+    with running_lab(tmp_path_factory.mktemp("exploit-lab")) as handle:
+        yield handle
 
 
 def portal_balance(lab: LabHandle) -> int:
