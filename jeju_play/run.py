@@ -7,6 +7,7 @@ import queue
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +74,7 @@ class _EventSink:
         self.summary = summary
         self.refused: dict[str, Any] | None = None
         self.escalated: dict[str, Any] | None = None
+        self.interrupted = False
         self.failures: list[str] = []
         self.play = ""
 
@@ -224,6 +226,7 @@ def _run_playbook(request: RunRequest, policy: ApprovalPolicy, view: RunView, si
         "jeju_run_dir": str(record.dir),
         "jeju_project_root": str(request.root),
     }
+    cancel = threading.Event()
     thread, runner = ansible_runner.run_async(
         private_data_dir=str(private),
         playbook=str(request.root / request.incident.playbook),
@@ -232,6 +235,7 @@ def _run_playbook(request: RunRequest, policy: ApprovalPolicy, view: RunView, si
         envvars=_envvars(gate_dir),
         cmdline=" ".join(cmdline) or None,
         event_handler=lambda event: _enqueue(events, event),
+        cancel_callback=cancel.is_set,
         quiet=True,
         suppress_env_files=True,
     )
@@ -240,23 +244,31 @@ def _run_playbook(request: RunRequest, policy: ApprovalPolicy, view: RunView, si
     waiting_noted: set[str] = set()
     try:
         while thread.is_alive() or not events.empty():
-            _drain(events, sink)
-            with view.paused():
-                for req, answer in keeper.poll():
-                    view.note(f"Gate '{req['task']}': {'approved' if answer['approved'] else 'refused'} "
-                              f"by {answer['who']} ({answer['how']})")
-            for gate_id, req in keeper.pending.items():
-                if gate_id not in waiting_noted:
-                    waiting_noted.add(gate_id)
-                    view.note(f"Waiting for approval of '{req['description']}' (no terminal to ask; it is "
-                              "refused when the gate's timeout runs out). Re-run with --yes to pre-approve.",
-                              style="yellow")
-            time.sleep(_POLL_SECONDS)
+            try:
+                _drain(events, sink)
+                _answer_gates(keeper, view, waiting_noted)
+                time.sleep(_POLL_SECONDS)
+            except KeyboardInterrupt:
+                cancel.set()
+                sink.interrupted = True
+                view.note("Interrupted: stopping the playbook. What already ran stays done; see the record.",
+                          style="bold yellow")
         thread.join()
         _drain(events, sink)
     finally:
         view.stop()
     return int(runner.rc if runner.rc is not None else 1)
+
+
+def _answer_gates(keeper: GateKeeper, view: RunView, waiting_noted: set[str]) -> None:
+    for req, answer in keeper.poll():
+        view.note(f"Gate '{req['task']}': {'approved' if answer['approved'] else 'refused'} "
+                  f"by {answer['who']} ({answer['how']})")
+    for gate_id, req in keeper.pending.items():
+        if gate_id not in waiting_noted:
+            waiting_noted.add(gate_id)
+            view.note(f"Waiting for approval of '{req['description']}' (no terminal to ask; it is refused when "
+                      "the gate's timeout runs out). Re-run with --yes to pre-approve.", style="yellow")
 
 
 def _enqueue(events: queue.Queue[dict[str, Any]], event: dict[str, Any]) -> bool:
@@ -295,7 +307,10 @@ def _site_collections() -> Path:
 
 def _conclude(summary: Summary, sink: _EventSink, rc: int, check: bool) -> None:
     summary.ended = now_iso()
-    if sink.refused is not None:
+    if sink.interrupted:
+        summary.outcome, summary.exit_code = "interrupted", int(ExitCode.REFUSED)
+        summary.message = "Interrupted by the operator; the steps that ran before are in the record."
+    elif sink.refused is not None:
         summary.outcome, summary.exit_code = "refused", int(ExitCode.REFUSED)
         summary.message = f"Refused at gate: {sink.refused.get('description')}. Nothing after it ran."
     elif sink.escalated is not None:

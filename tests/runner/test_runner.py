@@ -176,3 +176,15 @@ def test_history_and_runs_show(project: Path, runs_dir: Path) -> None:
     assert [r["run_id"] for r in listed] == [run_id]
     shown = run_cli("runs", "show", run_id)
     assert shown.returncode == 0 and "plan shown" in shown.stdout
+
+
+def test_ctrl_c_at_a_gate_stops_the_playbook(project: Path, runs_dir: Path) -> None:
+    child = _spawn("demo-ok", "-i", "lab")
+    child.expect("to approve")
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 4
+    run = only_run(runs_dir)
+    assert not (run / "artifacts" / "remediated.txt").exists()
+    assert summary(run)["outcome"] == "interrupted"
