@@ -8,7 +8,14 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from jeju_play.lab.kube.api_errors import ApiError, bad_request, conflict, method_not_allowed, not_found
+from jeju_play.lab.kube.api_errors import (
+    ApiError,
+    bad_request,
+    conflict,
+    method_not_allowed,
+    not_found,
+    unsupported_media_type,
+)
 from jeju_play.lab.kube.cluster import Cluster
 from jeju_play.lab.kube.patching import APPLY_PATCH, apply_patch, clone
 from jeju_play.lab.kube.resources import ResourceType
@@ -33,6 +40,9 @@ async def read_body(request: web.Request) -> Any:
     raw = await request.read()
     if not raw:
         return None
+    if "protobuf" in request.content_type:
+        # The double speaks JSON only; client-go (kubectl's typed clients) retries in JSON on a 415.
+        raise unsupported_media_type(request.content_type)
     try:
         if request.content_type == APPLY_PATCH or request.content_type.endswith("yaml"):
             return yaml.safe_load(raw)

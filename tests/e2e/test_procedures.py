@@ -1,0 +1,120 @@
+"""daily-checks and handoff end to end on the lab: read-only, a report a person can use, the right exit code."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from jeju_play.lab.anvil import rpc_call
+from tests.support import LabHandle, recorded_runs, run_cli
+
+LATEST_OUTPUT_INDEX = "0x69f16eec"
+
+
+def newest_run(lab: LabHandle, incident: str) -> Path:
+    runs = [r for r in recorded_runs(lab.project / "runs") if f"-{incident}-" in r.name]
+    assert runs, f"no {incident} run recorded"
+    return runs[-1]
+
+
+def kubectl(lab: LabHandle, *args: str) -> str:
+    return subprocess.run(["kubectl", "--kubeconfig", lab.kubeconfig, "-n", "op-stack", *args],
+                          capture_output=True, text=True, check=True).stdout
+
+
+def resource_versions(lab: LabHandle) -> dict[str, str]:
+    listing: dict[str, Any] = json.loads(kubectl(lab, "get", "deployments", "-o", "json"))
+    return {d["metadata"]["name"]: d["metadata"]["resourceVersion"] for d in listing["items"]}
+
+
+def wait_for_first_output(lab: LabHandle, limit: float = 60.0) -> None:
+    oracle = lab.state["deployment"]["l2_output_oracle"]
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            rpc_call(lab.state["endpoints"]["l1_anvil"], "eth_call", [{"to": oracle, "data": LATEST_OUTPUT_INDEX},
+                                                                     "latest"])
+            return
+        except Exception:
+            time.sleep(1)
+    raise AssertionError("the lab proposed no output in time")
+
+
+def test_daily_checks_pass_on_a_healthy_lab_and_change_nothing(lab: LabHandle) -> None:
+    wait_for_first_output(lab)
+    before = resource_versions(lab)
+    result = run_cli("daily-checks", "-i", "local", env_extra=lab.env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert resource_versions(lab) == before
+    report = (newest_run(lab, "daily-checks") / "artifacts" / "daily-checks.md").read_text()
+    assert "FAILED" not in report
+    assert report.count("| ok |") == 9
+    assert "Check Discord for user reports" in report
+
+
+def test_daily_checks_name_the_incident_to_run(lab: LabHandle) -> None:
+    lab.lab.break_fault("batcher-unfunded")
+    result = run_cli("daily-checks", "-i", "local", env_extra=lab.env)
+    assert result.returncode == 1
+    report = (newest_run(lab, "daily-checks") / "artifacts" / "daily-checks.md").read_text()
+    balances = next(line for line in report.splitlines() if line.startswith("| Account balances"))
+    assert "FAILED" in balances and "below 2 ETH: batcher" in balances
+    assert "jeju-play low-balance -i local" in balances
+    assert "jeju-play low-balance -i local" in " ".join(result.stdout.split())
+
+
+def test_handoff_lists_open_incidents_and_the_freeze(lab: LabHandle) -> None:
+    manual = run_cli("rpc-down", "-i", "local", env_extra=lab.env)  # not automated: handed to humans
+    assert manual.returncode == 3
+    open_run = newest_run(lab, "rpc-down").name
+    freeze = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "jeju-play-freeze"},
+              "data": {"state": "frozen", "frozen_by": "alice@laptop", "frozen_at": "2026-11-27T03:00:00Z",
+                       "run_id": "breach-run", "reason": "portal drained",
+                       "components": "op-node,op-batcher,op-proposer",
+                       "lift": "jeju-play freeze lift -i local --reason '...'"}}
+    subprocess.run(["kubectl", "--kubeconfig", lab.kubeconfig, "-n", "op-stack", "apply", "-f", "-"],
+                   input=json.dumps(freeze), text=True, capture_output=True, check=True)
+    try:
+        result = run_cli("handoff", "-i", "local", env_extra=lab.env)
+    finally:
+        kubectl(lab, "delete", "configmap", "jeju-play-freeze")
+    assert result.returncode == 0, result.stdout + result.stderr
+    note = (newest_run(lab, "handoff") / "artifacts" / "handoff.md").read_text()
+    assert open_run in note and "handed to humans" in note
+    assert "SECURITY FREEZE in place" in note and "alice@laptop" in note
+    assert note.count("- ok:") == 4
+    assert "- [ ] Test paging system with incoming engineer" in note
+
+
+def test_handoff_fails_when_a_system_does_not_answer(lab: LabHandle) -> None:
+    lab.lab.break_fault("l1-rpc-down")  # the primary refuses; the backup still answers
+    assert run_cli("handoff", "-i", "local", env_extra=lab.env).returncode == 0
+    vars_file = lab.project / "inventories" / "local" / "group_vars" / "all" / "lab.yml"
+    original = vars_file.read_text()
+    backup = lab.state["endpoints"]["l1_rpc_urls"][1]
+    vars_file.write_text(original.replace(backup, "http://127.0.0.1:9"))  # nothing listens on port 9
+    try:
+        result = run_cli("handoff", "-i", "local", env_extra=lab.env)
+    finally:
+        vars_file.write_text(original)
+    assert result.returncode == 1
+    assert "Cannot reach: L1 RPC" in " ".join(result.stdout.split())
+
+
+def test_daily_checks_report_an_endpoint_that_does_not_answer(lab: LabHandle) -> None:
+    vars_file = lab.project / "inventories" / "local" / "group_vars" / "all" / "lab.yml"
+    original = vars_file.read_text()
+    vars_file.write_text(original.replace(lab.state["endpoints"]["l2_rpc_urls"][0], "http://127.0.0.1:9"))
+    try:
+        result = run_cli("daily-checks", "-i", "local", env_extra=lab.env)
+    finally:
+        vars_file.write_text(original)
+    assert result.returncode == 1
+    report = (newest_run(lab, "daily-checks") / "artifacts" / "daily-checks.md").read_text()
+    failed = [line.split("|")[1].strip() for line in report.splitlines() if "| FAILED |" in line]
+    assert {"Public RPC endpoint", "L2 block production"} <= set(failed)
+    l2_line = next(line for line in report.splitlines() if line.startswith("| L2 block production"))
+    assert "127.0.0.1:9" in l2_line and "Connection refused" in l2_line
