@@ -10,11 +10,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from jeju_play.errors import LabError
 from jeju_play.lab.anvil import rpc_call
 from jeju_play.lab.control import Lab
 
 PAUSED_SELECTOR = "0x5c975abb"  # paused()
+LATEST_OUTPUT_INDEX_SELECTOR = "0x69f16eec"  # latestOutputIndex()
+GET_L2_OUTPUT_SELECTOR = "0xa25ae557"  # getL2Output(uint256)
 WATCH_SECONDS = 4.0
+RPC_SAMPLES = 5
+RPC_LATENCY_MS = 500  # runbook P1
+RESOURCE_PERCENT = 80  # runbook P2
+OUTPUT_WATCH_SECONDS = 30.0  # the lab proposes every 10 L2 blocks once finalized: one output in ~6-20 s
 
 
 @dataclass
@@ -66,9 +73,114 @@ def network_paused_and_stopped(lab: Lab) -> Verdict:
     return verdict
 
 
+def _latest_output(l1: str, oracle: str) -> tuple[int, str, int] | None:
+    """(index, root, L2 block) of the oracle's latest output; None while nothing was proposed (the call reverts)."""
+    try:
+        index = int(str(rpc_call(l1, "eth_call", [{"to": oracle, "data": LATEST_OUTPUT_INDEX_SELECTOR}, "latest"])), 16)
+    except LabError:
+        return None
+    data = GET_L2_OUTPUT_SELECTOR + f"{index:064x}"
+    raw = str(rpc_call(l1, "eth_call", [{"to": oracle, "data": data}, "latest"]))[2:]
+    return index, "0x" + raw[:64], int(raw[128:192], 16)
+
+
+def outputs_proposed(lab: Lab) -> Verdict:
+    """A new output appears within OUTPUT_WATCH_SECONDS and its root is the one op-node computes."""
+    state = lab.state
+    l1, oracle = state["endpoints"]["l1_anvil"], state["deployment"]["l2_output_oracle"]
+    before = _latest_output(l1, oracle)
+    deadline = time.monotonic() + OUTPUT_WATCH_SECONDS
+    after = before
+    while time.monotonic() < deadline:
+        after = _latest_output(l1, oracle)
+        if after is not None and (before is None or after[0] > before[0]):
+            break
+        time.sleep(1.0)
+    verdict = Verdict(True, {"latest_index_before": before and before[0], "latest_index_after": after and after[0]})
+    if after is None or (before is not None and after[0] <= before[0]):
+        verdict.problems.append(f"no new output on the L2OutputOracle in {OUTPUT_WATCH_SECONDS:.0f} s")
+    else:
+        reply = rpc_call(state["endpoints"]["op_node_rpc_url"], "optimism_outputAtBlock", [hex(after[2])])
+        computed = str(reply.get("outputRoot", "") if isinstance(reply, dict) else "").lower()
+        verdict.facts.update(output_root=after[1], op_node_output_root=computed, l2_block=after[2])
+        if computed != after[1].lower():
+            verdict.problems.append(f"output {after[0]} has root {after[1]} but op-node computes {computed}")
+    verdict.recovered = not verdict.problems
+    return verdict
+
+
+BATCH_WATCH_SECONDS = 15.0  # the lab batches every 6 s
+ETH = 10**18
+
+
+def _nonce(url: str, address: str) -> int:
+    return int(str(rpc_call(url, "eth_getTransactionCount", [address, "latest"])), 16)
+
+
+def batches_landing(lab: Lab) -> Verdict:
+    """A new transaction from the batcher (it sends nothing but batches to the inbox) within the watch."""
+    l1 = lab.state["endpoints"]["l1_anvil"]
+    batcher = lab.state["deployment"]["batcher"]
+    before = _nonce(l1, batcher)
+    deadline = time.monotonic() + BATCH_WATCH_SECONDS
+    after = before
+    while after <= before and time.monotonic() < deadline:
+        time.sleep(1.0)
+        after = _nonce(l1, batcher)
+    verdict = Verdict(after > before, {"batcher_nonce_before": before, "batcher_nonce_after": after})
+    if after <= before:
+        verdict.problems.append(f"no new batch transaction from the batcher in {BATCH_WATCH_SECONDS:.0f} s")
+    return verdict
+
+
+def balances_funded(lab: Lab, minimum_eth: dict[str, float] | None = None) -> Verdict:
+    """The batcher and the proposer hold at least their minimum (inventories/local: 1 and 2 ETH)."""
+    l1 = lab.state["endpoints"]["l1_anvil"]
+    wanted = minimum_eth or {"batcher": 1.0, "proposer": 2.0}
+    balances = {name: int(str(rpc_call(l1, "eth_getBalance", [lab.state["deployment"][name], "latest"])), 16) / ETH
+                for name in wanted}
+    verdict = Verdict(True, {"balances_eth": balances})
+    for name, eth in balances.items():
+        if eth < wanted[name]:
+            verdict.problems.append(f"{name} holds {eth} ETH, below its minimum {wanted[name]} ETH")
+    verdict.recovered = not verdict.problems
+    return verdict
+
+
+def rpc_fast(lab: Lab) -> Verdict:
+    """The public RPC answers under the runbook's 500 ms, as a user calling it sees it."""
+    url = lab.state["endpoints"]["l2_rpc_urls"][0]
+    latencies = []
+    for _ in range(RPC_SAMPLES):
+        started = time.perf_counter()
+        _head(url)
+        latencies.append(round((time.perf_counter() - started) * 1000, 1))
+    verdict = Verdict(True, {"latencies_ms": latencies, "reth": lab.status()["components"]["reth"]})
+    if max(latencies) > RPC_LATENCY_MS:
+        verdict.problems.append(f"the public RPC took {max(latencies)} ms (over {RPC_LATENCY_MS} ms)")
+    verdict.recovered = not verdict.problems
+    return verdict
+
+
+def usage_normal(lab: Lab) -> Verdict:
+    """reth's log volume is under the runbook's 80 % and reth still serves."""
+    status = lab.status()
+    verdict = Verdict(True, {"disk_percent": status["faults"]["disk_percent"], "reth": status["components"]["reth"]})
+    if status["faults"]["disk_percent"] > RESOURCE_PERCENT:
+        verdict.problems.append(f"reth's log volume is {status['faults']['disk_percent']} % full")
+    if not status["components"]["reth"]["healthy"]:
+        verdict.problems.append("reth has no Ready pod")
+    verdict.recovered = not verdict.problems
+    return verdict
+
 CHECKS: dict[str, Callable[[Lab], Verdict]] = {
     "network-down": blocks_flowing,
     "sequencer-restarts": blocks_flowing,
     "data-corruption": blocks_flowing,
     "security-breach": network_paused_and_stopped,
+    "rpc-degraded": rpc_fast,
+    "high-resource": usage_normal,
+    "batcher-failing": batches_landing,
+    "low-balance": balances_funded,
+    "proposer-stuck": outputs_proposed,
 }

@@ -71,3 +71,30 @@ def _uint(item: object, name: str, oracle: str, client: RpcClient) -> int:
         raise RpcError(f"{name} of L2OutputOracle {oracle} reverted on {client.endpoint}: {revert_reason(item)}. "
                        "Is this address an L2OutputOracle?")
     return decode(["uint256"], item)[0]
+
+
+def compare_recent_outputs(client: RpcClient, op_node: RpcClient, facts: dict, count: int) -> dict:
+    """The latest `count` outputs (one batch on each side), each compared with op-node's root for its block.
+
+    A bogus root is soon followed by honest ones, so checking only the latest output can miss it.
+    """
+    latest = facts.get("latest_index")
+    if latest is None or count < 1:
+        return {"recent_outputs": [], "mismatched_outputs": []}
+    oracle = facts["address"]
+    indexes = list(range(max(0, latest - count + 1), latest + 1))
+    raws = client.require([eth_call(oracle, "getL2Output(uint256)", ["uint256"], [i]) for i in indexes])
+    outputs = []
+    for index, raw in zip(indexes, raws, strict=True):
+        root, timestamp, l2_block = decode(OUTPUT_TYPES, raw)[0]
+        outputs.append({"index": index, "output_root": "0x" + root.hex(), "timestamp": timestamp,
+                        "l2_block_number": l2_block})
+    replies = op_node.batch([Call("optimism_outputAtBlock", [hex(o["l2_block_number"])]) for o in outputs])
+    for output, reply in zip(outputs, replies, strict=True):
+        if isinstance(reply, CallError) or not isinstance(reply, dict):
+            output.update(op_node_output_root=None, mismatch=None,
+                          op_node_error=reply.message if isinstance(reply, CallError) else "no answer")
+            continue
+        computed = str(reply.get("outputRoot", "")).lower()
+        output.update(op_node_output_root=computed, mismatch=computed != output["output_root"].lower())
+    return {"recent_outputs": outputs, "mismatched_outputs": [o for o in outputs if o["mismatch"]]}

@@ -26,6 +26,12 @@ options:
   op_node_rpc_url:
     description: op-node's RPC, to compare the latest output root with the one op-node computes.
     type: str
+  recent_outputs:
+    description:
+      - With O(op_node_rpc_url), also compare this many of the latest outputs with op-node's roots
+        (RV(recent_outputs), RV(mismatched_outputs)); a bogus root may already be followed by honest ones.
+    type: int
+    default: 0
 attributes:
   check_mode:
     support: full
@@ -73,18 +79,34 @@ mismatch:
   description: On-chain root differs from op-node's (null when not compared).
   returned: with op_node_rpc_url
   type: bool
+recent_outputs:
+  description: The latest O(recent_outputs) outputs, each with C(index), C(output_root), C(timestamp),
+    C(l2_block_number), C(op_node_output_root) and C(mismatch).
+  returned: with op_node_rpc_url and recent_outputs
+  type: list
+  elements: dict
+mismatched_outputs:
+  description: The entries of RV(recent_outputs) whose root differs from op-node's.
+  returned: with op_node_rpc_url and recent_outputs
+  type: list
+  elements: dict
 endpoint: {description: The settlement-chain endpoint that answered., returned: always, type: str}
 rpc_round_trips: {description: HTTP requests made to the settlement chain., returned: always, type: int}
 """
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.jeju.ops.plugins.module_utils.common import checksum, rpc_args, run_module
-from ansible_collections.jeju.ops.plugins.module_utils.oracle import compare_with_op_node, oracle_state
+from ansible_collections.jeju.ops.plugins.module_utils.oracle import (
+    compare_recent_outputs,
+    compare_with_op_node,
+    oracle_state,
+)
 from ansible_collections.jeju.ops.plugins.module_utils.rpc import RpcClient
 
 ARGUMENT_SPEC = rpc_args(
     address=dict(type="str", required=True),
     op_node_rpc_url=dict(type="str"),
+    recent_outputs=dict(type="int", default=0),
 )
 
 
@@ -94,6 +116,8 @@ def read_oracle(module, client):
     if p["op_node_rpc_url"]:
         op_node = RpcClient([p["op_node_rpc_url"]], timeout=p["timeout"])
         facts.update(compare_with_op_node(op_node, facts))
+        if p["recent_outputs"] > 0:
+            facts.update(compare_recent_outputs(client, op_node, facts, p["recent_outputs"]))
         facts["op_node_round_trips"] = op_node.round_trips
     return dict(changed=False, **facts)
 
