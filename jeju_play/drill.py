@@ -38,6 +38,9 @@ def default_fault(incident: str) -> str:
     for item in FAULTS.values():
         if item.incident == incident:
             return item.name
+    for item in FAULTS.values():
+        if incident in item.also_for:
+            return item.name
     raise BadInput(f"No lab fault makes '{incident}' happen yet: `jeju-play lab faults` lists them.")
 
 

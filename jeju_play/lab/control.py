@@ -51,6 +51,8 @@ class Lab:
             self.down()
         self._clean_leftovers()
         self.dir.mkdir(parents=True, exist_ok=True)
+        # New chains: transfers recorded against the previous lab's chains would block this lab's intents.
+        (self.dir / "funding-ledger.jsonl").unlink(missing_ok=True)
         log = (self.dir / "supervisor.log").open("ab")
         try:
             process = subprocess.Popen(

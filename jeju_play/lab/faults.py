@@ -27,6 +27,7 @@ GWEI = 10**9
 ETH = 10**18
 STARVED_BALANCE_WEI = 10**13  # 0.00001 ETH: not enough for one L1 transaction's gas
 GAS_SPIKE_WEI = 300 * GWEI  # above the batcher's seeded 100 gwei fee limit
+BATCH_STALL_SETTLE = 20.0  # s; beyond inventories/local batch_stall_seconds (15 s), so batcher-failing shows
 CONFLICT_WAIT_SECONDS = 15.0  # conflicting-output waits this long for the oracle's next block to be due
 
 
@@ -39,6 +40,7 @@ class Fault:
     breaks: Action
     heals: Action
     settle_seconds: float = 4.0  # how long a drill lets the symptoms develop before running the playbook
+    also_for: tuple[str, ...] = ()  # other incidents this fault rehearses (`jeju-play drill INCIDENT`)
 
 
 async def _l1(world: LabWorld, method: str, *params: object) -> object:
@@ -221,13 +223,17 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
     Fault("pvc-corrupt", "network-down", "op-node's data volume is corrupt; op-node crash-loops.",
           "Scale to 0, restore op-node-data from the newest VolumeSnapshot, scale to 1.", break_pvc, heal_pvc),
     Fault("batcher-unfunded", "batcher-failing", "The batcher has no ETH: batches fail (insufficient funds).",
-          "Top up the batcher from the funding wallet.", _starve_batcher, _feed_batcher),
+          "Top up the batcher from the funding wallet.", _starve_batcher, _feed_batcher,
+          settle_seconds=BATCH_STALL_SETTLE, also_for=("low-balance",)),
     Fault("gas-spike", "batcher-failing", "L1 base fee at 300 gwei, above the batcher's 100 gwei fee limit.",
-          "Raise OP_BATCHER_TXMGR_FEE_LIMIT_THRESHOLD, or wait.", break_gas, heal_gas),
+          "Raise OP_BATCHER_TXMGR_FEE_LIMIT_THRESHOLD, or wait.", break_gas, heal_gas,
+          settle_seconds=BATCH_STALL_SETTLE),
     Fault("eigenda-down", "batcher-failing", "eigenda-proxy answers 503; Alt-DA batches fail.",
-          "Set OP_BATCHER_ALTDA_ENABLED=false (calldata) and restart the batcher.", _nothing, _nothing),
+          "Set OP_BATCHER_ALTDA_ENABLED=false (calldata) and restart the batcher.", _nothing, _nothing,
+          settle_seconds=BATCH_STALL_SETTLE),
     Fault("proposer-unfunded", "proposer-stuck", "The proposer has no ETH: proposals fail.",
-          "Top up the proposer from the funding wallet.", _starve_proposer, _feed_proposer),
+          "Top up the proposer from the funding wallet.", _starve_proposer, _feed_proposer,
+          also_for=("low-balance",)),
     Fault("proposer-partitioned", "proposer-stuck", "op-proposer cannot reach op-node (i/o timeout).",
           "Restart op-proposer (a new pod is not partitioned).", break_partition, heal_partition),
     Fault("conflicting-output", "proposer-stuck", "An output root on L1 does not match op-node's.",

@@ -17,6 +17,7 @@ Obj = dict[str, Any]
 RESTART_EVERY_SECONDS = 5.0  # CrashLoopBackOff at lab speed: a restart every few seconds
 APP_LABEL = "app.kubernetes.io/name"
 OVERLOAD_MILLICORES = 3050  # reth's extra CPU under rpc-overload, shared by its Ready replicas
+OVERLOAD_MEMORY_BYTES = 2 * 1024**3  # reth's extra memory (connections) under rpc-overload, shared too
 
 
 def app_of(pod: Obj) -> str:
@@ -126,7 +127,8 @@ class PodBehaviour:
             if "rpc-overload" not in faults.active:
                 return ContainerUsage(cpu_millicores=850, memory_bytes=5 * 1024**3)
             replicas = max(1, len(self.world.ready_pods("reth")))  # the load spreads over the replicas
-            return ContainerUsage(cpu_millicores=850 + OVERLOAD_MILLICORES // replicas, memory_bytes=7 * 1024**3)
+            return ContainerUsage(cpu_millicores=850 + OVERLOAD_MILLICORES // replicas,
+                                  memory_bytes=5 * 1024**3 + OVERLOAD_MEMORY_BYTES // replicas)
         if app == "op-node":
             oom = faults.out_of_memory(pod)
             return ContainerUsage(cpu_millicores=400, memory_bytes=(2 * 1024 - 20 if oom else 900) * 1024**2)

@@ -1,0 +1,144 @@
+"""batcher-failing end to end: break the lab, run the real `jeju-play batcher-failing`, assert on the lab afterwards.
+
+Each test waits for the symptom (no transaction from the batcher for longer than the inventory's
+batch_stall_seconds) before running the playbook, then checks L1, the op-batcher Deployment and the run record.
+After each test op-batcher is put back as the lab started it. The real `jeju-play drill` (which restarts the
+lab) runs last.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from jeju_play.lab.anvil import rpc_call
+from tests.support import LabHandle, recorded_runs, run_cli
+
+NS = "op-stack"
+FEE_LIMIT = "OP_BATCHER_TXMGR_FEE_LIMIT_THRESHOLD"
+ALTDA = "OP_BATCHER_ALTDA_ENABLED"
+SEEDED_ENV = {FEE_LIMIT: "100", ALTDA: "true"}  # jeju_play/lab/topology.py
+STALL_SECONDS = 15  # inventories/local: jeju_thresholds.batch_stall_seconds
+
+
+def apps(lab: LabHandle) -> Any:
+    from kubernetes import client, config
+
+    return client.AppsV1Api(config.new_client_from_config(config_file=lab.kubeconfig, context="jeju-lab"))
+
+
+def batcher_env(lab: LabHandle) -> dict[str, str]:
+    deployment = apps(lab).read_namespaced_deployment("op-batcher", NS)
+    return {e.name: e.value for e in deployment.spec.template.spec.containers[0].env}
+
+
+def batcher_nonce(lab: LabHandle) -> int:
+    l1, batcher = lab.state["endpoints"]["l1_anvil"], lab.state["deployment"]["batcher"]
+    return int(rpc_call(l1, "eth_getTransactionCount", [batcher, "latest"]), 16)
+
+
+def wait_for_batch_stall(lab: LabHandle) -> int:
+    """The symptom: the batcher's nonce has not moved for longer than the stall threshold."""
+    nonce, since = batcher_nonce(lab), time.monotonic()
+    deadline = since + 60
+    while time.monotonic() - since < STALL_SECONDS + 1:
+        assert time.monotonic() < deadline, "the batcher never stopped batching"
+        time.sleep(1)
+        current = batcher_nonce(lab)
+        if current != nonce:
+            nonce, since = current, time.monotonic()
+    return nonce
+
+
+def batches_land(lab: LabHandle, after_nonce: int, limit: float = 20) -> bool:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if batcher_nonce(lab) > after_nonce:
+            return True
+        time.sleep(1)
+    return False
+
+
+def reset_batcher(lab: LabHandle) -> None:
+    if batcher_env(lab) != batcher_env(lab) | SEEDED_ENV:
+        env = [{"name": k, "value": v} for k, v in SEEDED_ENV.items()]
+        apps(lab).patch_namespaced_deployment(
+            "op-batcher", NS, {"spec": {"template": {"spec": {"containers": [{"name": "op-batcher", "env": env}]}}}})
+
+
+@pytest.fixture
+def bf_lab(lab: LabHandle) -> Iterator[LabHandle]:
+    reset_batcher(lab)
+    assert batches_land(lab, batcher_nonce(lab)), "the lab's batcher is not batching"  # a fresh lab needs a moment
+    yield lab
+    lab.lab.heal()
+    reset_batcher(lab)
+
+
+def batcher_failing(lab: LabHandle, *args: str) -> tuple[Any, Path]:
+    before = set(recorded_runs(Path(lab.env["JEJU_PLAY_RUNS"])))
+    done = run_cli("batcher-failing", "-i", "local", *args, timeout=240)
+    after = [r for r in recorded_runs(Path(lab.env["JEJU_PLAY_RUNS"])) if r not in before]
+    assert len(after) == 1, done.stdout + done.stderr
+    return done, after[0]
+
+
+def artifact(record: Path, name: str) -> str:
+    return (record / "artifacts" / name).read_text(encoding="utf-8")
+
+
+def cause(record: Path) -> str:
+    return str(json.loads(artifact(record, "diagnosis.json"))["cause"])
+
+
+def test_healthy_batcher_is_not_failing_and_nothing_changes(bf_lab: LabHandle) -> None:
+    version = apps(bf_lab).read_namespaced_deployment("op-batcher", NS).metadata.resource_version
+    done, record = batcher_failing(bf_lab, "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert cause(record) == "not_failing"
+    assert apps(bf_lab).read_namespaced_deployment("op-batcher", NS).metadata.resource_version == version
+    assert json.loads((record / "summary.json").read_text())["gates"] == []
+
+
+def test_gas_spike_raises_the_fee_limit(bf_lab: LabHandle) -> None:
+    bf_lab.lab.break_fault("gas-spike")
+    nonce = wait_for_batch_stall(bf_lab)
+
+    fixed, record = batcher_failing(bf_lab, "--yes")
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert cause(record) == "gas_spike"
+    live = int(batcher_env(bf_lab)[FEE_LIMIT])
+    assert 200 <= live <= 1000  # inventories/local: fee_limit_gwei .. fee_limit_max_gwei
+    assert live > 2 * 300  # the spike's base fee is 300 gwei; the txmgr's fee cap is 2 x base fee + tip
+    assert batches_land(bf_lab, nonce)
+    drift = yaml.safe_load(artifact(record, "drift.yml"))["drift"]
+    assert [(d["file"], d["key"], d["live"]) for d in drift] == [("op-batcher/values.yaml", "maxGasPrice", live)]
+    assert "INCIDENT REPORT - Batcher Failing to Submit Batches" in artifact(record, "incident-report.md")
+
+
+def test_eigenda_down_switches_to_calldata(bf_lab: LabHandle) -> None:
+    bf_lab.lab.break_fault("eigenda-down")
+    nonce = wait_for_batch_stall(bf_lab)
+
+    fixed, record = batcher_failing(bf_lab, "--yes")
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert cause(record) == "da_down"
+    assert batcher_env(bf_lab)[ALTDA] == "false"
+    assert batches_land(bf_lab, nonce)
+    drift = yaml.safe_load(artifact(record, "drift.yml"))["drift"]
+    assert [(d["key"], d["live"]) for d in drift] == [("useEigenDA", False)]
+
+
+def test_drill_batcher_unfunded_recovers(lab: LabHandle) -> None:
+    """The real `jeju-play drill` (fresh lab, break, settle, run, check from outside). Restarts the lab: last."""
+    done = run_cli("drill", "batcher-failing", "--fault", "batcher-unfunded", "--json", timeout=240)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report["recovered"] is True, report
+    assert report["facts"]["batcher_nonce_after"] > report["facts"]["batcher_nonce_before"]

@@ -1,0 +1,118 @@
+"""high-resource end to end: break the lab, run the real `jeju-play high-resource`, assert on the lab afterwards.
+
+Usage is read the way an engineer reads it (`kubectl top pods`, `kubectl exec deploy/reth -- df -h`); after
+each test reth is put back at one replica. The real `jeju-play drill` (which restarts the lab) runs last.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.support import LabHandle, recorded_runs, run_cli
+
+NS = "op-stack"
+THRESHOLD = 80  # inventories/local: jeju_thresholds.resource_percent
+
+
+def kubectl(lab: LabHandle, *args: str) -> str:
+    return subprocess.run(["kubectl", "--kubeconfig", lab.kubeconfig, "--context", "jeju-lab", "-n", NS, *args],
+                          capture_output=True, text=True, check=True, timeout=30).stdout
+
+
+def log_volume_percent(lab: LabHandle) -> int:
+    line = next(line for line in kubectl(lab, "exec", "deploy/reth", "--", "df", "-h").splitlines()
+                if line.endswith("/var/log"))
+    return int(line.split()[4].removesuffix("%"))
+
+
+def reth_cpu_millicores(lab: LabHandle) -> list[int]:
+    lines = kubectl(lab, "top", "pods", "-l", "app.kubernetes.io/name=reth", "--no-headers").splitlines()
+    return [int(line.split()[1].removesuffix("m")) for line in lines]
+
+
+def reth_replicas(lab: LabHandle) -> tuple[int, int]:
+    deployment = json.loads(kubectl(lab, "get", "deployment/reth", "-o", "json"))
+    return deployment["spec"]["replicas"], deployment["status"].get("readyReplicas", 0)
+
+
+@pytest.fixture
+def hr_lab(lab: LabHandle) -> Iterator[LabHandle]:
+    kubectl(lab, "scale", "deployment/reth", "--replicas=1")
+    kubectl(lab, "rollout", "status", "deployment/reth", "--timeout=30s")
+    yield lab
+    lab.lab.heal()
+    kubectl(lab, "scale", "deployment/reth", "--replicas=1")
+    kubectl(lab, "rollout", "status", "deployment/reth", "--timeout=30s")
+
+
+def high_resource(lab: LabHandle, *args: str) -> tuple[Any, Path]:
+    before = set(recorded_runs(Path(lab.env["JEJU_PLAY_RUNS"])))
+    done = run_cli("high-resource", "-i", "local", *args, timeout=180)
+    after = [r for r in recorded_runs(Path(lab.env["JEJU_PLAY_RUNS"])) if r not in before]
+    assert len(after) == 1, done.stdout + done.stderr
+    return done, after[0]
+
+
+def artifact(record: Path, name: str) -> str:
+    return (record / "artifacts" / name).read_text(encoding="utf-8")
+
+
+def classification(record: Path) -> str:
+    return artifact(record, "classification").splitlines()[0]
+
+
+def test_normal_usage_changes_nothing(hr_lab: LabHandle) -> None:
+    pods = kubectl(hr_lab, "get", "pods", "-o", "name")
+    done, record = high_resource(hr_lab, "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert classification(record) == "normal"
+    assert kubectl(hr_lab, "get", "pods", "-o", "name") == pods
+    assert json.loads((record / "summary.json").read_text())["gates"] == []
+
+
+def test_disk_full_check_then_old_logs_deleted(hr_lab: LabHandle) -> None:
+    hr_lab.lab.break_fault("disk-full")
+    assert log_volume_percent(hr_lab) > THRESHOLD
+
+    checked, record = high_resource(hr_lab, "--check")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert classification(record) == "disk_full"
+    [gate] = json.loads((record / "summary.json").read_text())["gates"]
+    assert gate["decision"].startswith("would ask") and gate["kind"] == "delete"
+    assert gate["change"]["command"] == 'find /var/log -name "*.log" -mtime +7 -delete'
+    assert log_volume_percent(hr_lab) > THRESHOLD  # k8s_exec would run in check mode: it must be skipped
+
+    done, record = high_resource(hr_lab, "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert log_volume_percent(hr_lab) < THRESHOLD
+    [gate] = json.loads((record / "summary.json").read_text())["gates"]
+    assert gate["kind"] == "delete" and gate["target"].endswith(":/var/log")
+    report = artifact(record, "incident-report.md")
+    assert "INCIDENT REPORT - High Resource Utilization" in report and "Status: Resolved" in report
+
+
+def test_reth_cpu_high_scales_reth_out(hr_lab: LabHandle) -> None:
+    hr_lab.lab.break_fault("rpc-overload")
+    assert max(reth_cpu_millicores(hr_lab)) > 4000 * THRESHOLD // 100
+    done, record = high_resource(hr_lab, "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert classification(record) == "reth_cpu"
+    assert reth_replicas(hr_lab) == (3, 3)
+    assert max(reth_cpu_millicores(hr_lab)) < 4000 * THRESHOLD // 100
+    drift = yaml.safe_load(artifact(record, "drift.yml"))["drift"]
+    assert [(d["file"], d["key"], d["was"], d["live"]) for d in drift] == [("reth/values.yaml", "replicas", 1, 3)]
+
+
+def test_drill_disk_full_recovers(lab: LabHandle) -> None:
+    """The real `jeju-play drill` (fresh lab, break, settle, run, check from outside). Restarts the lab: last."""
+    done = run_cli("drill", "high-resource", "--fault", "disk-full", "--json", timeout=240)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout[done.stdout.index("{"):])
+    assert report["recovered"] is True and report["run_exit_code"] == 0

@@ -1,0 +1,202 @@
+"""low-balance end to end: starve accounts on the lab's L1, run the real `jeju-play low-balance`, check L1 after.
+
+The promises of the funding role are checked on chain: low accounts reach their target, a transfer is never
+sent twice for one intent (even when the account runs dry again), recipients outside the allowlist and
+transfers above a cap are refused with the numbers, and the funding key appears in no output and no record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from jeju_play.lab.anvil import rpc_call
+from tests.support import ROOT, LabHandle, recorded_runs, run_cli
+
+ETH = 10**18
+TARGETS = {"batcher": 6, "proposer": 4}  # inventories/local: jeju_funding.recipients
+STARVED_WEI = 10**13
+
+
+def l1(lab: LabHandle) -> str:
+    return str(lab.state["endpoints"]["l1_anvil"])
+
+
+def address(lab: LabHandle, name: str) -> str:
+    inventory = yaml.safe_load((lab.project / "inventories/local/group_vars/all/lab.yml").read_text())
+    return str(inventory["jeju_addresses"][name])
+
+
+def balance_eth(lab: LabHandle, name: str) -> float:
+    return int(rpc_call(l1(lab), "eth_getBalance", [address(lab, name), "latest"]), 16) / ETH
+
+
+def funding_nonce(lab: LabHandle) -> int:
+    return int(rpc_call(l1(lab), "eth_getTransactionCount", [address(lab, "funding_wallet"), "latest"]), 16)
+
+
+def starve(lab: LabHandle, name: str) -> None:
+    rpc_call(l1(lab), "anvil_setBalance", [address(lab, name), hex(STARVED_WEI)])
+
+
+def funding_key(lab: LabHandle) -> str:
+    inventory = yaml.safe_load((lab.project / "inventories/local/group_vars/all/lab.yml").read_text())
+    return str(inventory["vault_funding_key"]).removeprefix("0x")
+
+
+def forget_transfers(lab: LabHandle) -> None:
+    """Each test starts with the funding ledger of a fresh lab, so earlier tests do not count toward the daily cap."""
+    (lab.project / ".lab" / "funding-ledger.jsonl").unlink(missing_ok=True)
+
+
+@pytest.fixture
+def lb_lab(lab: LabHandle) -> Iterator[LabHandle]:
+    forget_transfers(lab)
+    yield lab
+    lab.lab.heal()
+    forget_transfers(lab)
+    for name in TARGETS:  # leave the accounts funded for the next test, whatever happened
+        if balance_eth(lab, name) < 10:
+            rpc_call(l1(lab), "anvil_setBalance", [address(lab, name), hex(100 * ETH)])
+
+
+def low_balance(lab: LabHandle, *args: str, inventory: str = "local") -> tuple[Any, Path]:
+    before = set(recorded_runs(Path(lab.env["JEJU_PLAY_RUNS"])))
+    done = run_cli("low-balance", "-i", inventory, *args, timeout=180)
+    after = [r for r in recorded_runs(Path(lab.env["JEJU_PLAY_RUNS"])) if r not in before]
+    assert len(after) == 1, done.stdout + done.stderr
+    return done, after[0]
+
+
+def test_funded_accounts_send_nothing(lb_lab: LabHandle) -> None:
+    nonce = funding_nonce(lb_lab)
+    done, record = low_balance(lb_lab, "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert funding_nonce(lb_lab) == nonce
+    assert json.loads((record / "summary.json").read_text())["gates"] == []
+
+
+def test_low_accounts_reach_their_targets_and_the_key_stays_secret(lb_lab: LabHandle) -> None:
+    lb_lab.lab.break_fault("batcher-unfunded")
+    lb_lab.lab.break_fault("proposer-unfunded")
+    nonce = funding_nonce(lb_lab)
+
+    checked, _ = low_balance(lb_lab, "--check")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert funding_nonce(lb_lab) == nonce and balance_eth(lb_lab, "batcher") < 1
+
+    done, record = low_balance(lb_lab, "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert funding_nonce(lb_lab) == nonce + 2
+    transfers = json.loads((record / "artifacts" / "funding.json").read_text())["transfers"]
+    assert {t["name"] for t in transfers} == set(TARGETS)
+    for transfer in transfers:
+        tx = rpc_call(l1(lb_lab), "eth_getTransactionByHash", [transfer["tx_hash"]])
+        assert tx["to"].lower() == address(lb_lab, transfer["name"]).lower()
+        assert tx["from"].lower() == address(lb_lab, "funding_wallet").lower()
+        assert transfer["balance_after_eth"] >= TARGETS[transfer["name"]]
+    assert balance_eth(lb_lab, "proposer") > 3.9 and balance_eth(lb_lab, "batcher") > 5.9
+
+    key = funding_key(lb_lab)
+    assert key not in checked.stdout + checked.stderr + done.stdout + done.stderr
+    for path in record.rglob("*"):
+        if path.is_file():
+            assert key not in path.read_text(encoding="utf-8", errors="replace"), path
+
+
+def tight_inventory(lab: LabHandle, max_transfer_eth: int) -> Path:
+    """A copy of the lab's inventory with a smaller per-transfer cap (lab.yml linked, so it follows the lab)."""
+    target = lab.project / "inventories" / "tight"
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(lab.project / "inventories/local", target, ignore=shutil.ignore_patterns("lab.yml"))
+    (target / "group_vars/all/lab.yml").symlink_to(lab.project / "inventories/local/group_vars/all/lab.yml")
+    vars_file = target / "group_vars/all/vars.yml"
+    text = vars_file.read_text()
+    assert "  max_transfer_eth: 10\n" in text
+    vars_file.write_text(text.replace("  max_transfer_eth: 10\n", f"  max_transfer_eth: {max_transfer_eth}\n"))
+    return target
+
+
+def test_a_cap_smaller_than_the_top_up_refuses_with_the_numbers(lb_lab: LabHandle) -> None:
+    tight_inventory(lb_lab, max_transfer_eth=1)
+    lb_lab.lab.break_fault("batcher-unfunded")
+    nonce = funding_nonce(lb_lab)
+    done, _ = low_balance(lb_lab, "--yes", inventory="tight")
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "max_transfer_eth" in done.stdout and "5.99999" in done.stdout, done.stdout
+    assert funding_nonce(lb_lab) == nonce
+
+
+INTENT_PLAYBOOK = """
+- name: Fund twice under one run id, with the batcher running dry in between
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: First top-up
+      ansible.builtin.include_role: {name: funding}
+    - name: Keep the first transfers
+      ansible.builtin.set_fact: {first: "{{ funding_transfers }}"}
+    - name: The batcher runs dry again
+      ansible.builtin.uri:
+        url: "{{ l1_anvil }}"
+        method: POST
+        body_format: json
+        body: {jsonrpc: "2.0", id: 1, method: anvil_setBalance, params: ["{{ jeju_addresses.batcher }}", "0x2540be400"]}
+    - name: Second top-up, same run id (same intent)
+      ansible.builtin.include_role: {name: funding}
+    - name: A recipient outside the allowlist
+      jeju.ops.fund_account:
+        rpc_urls: "{{ jeju_l1_rpc_urls }}"
+        expect_chain_id: "{{ jeju_l1_chain_id }}"
+        to: "{{ jeju_addresses.challenger }}"
+        allowed_recipients: "{{ {'batcher': jeju_addresses.batcher, 'proposer': jeju_addresses.proposer} }}"
+        target_balance_eth: "1"
+        max_transfer_eth: "10"
+        daily_cap_eth: "20"
+        signer_key: "{{ vault_funding_key }}"
+        run_id: "{{ jeju_run_id }}"
+        ledger_path: "{{ jeju_funding.ledger_path }}"
+      no_log: true
+      failed_when: false
+      register: outsider
+    - name: Write what happened
+      ansible.builtin.copy:
+        dest: "{{ result_file }}"
+        mode: "0600"
+        content: "{{ {'first': first, 'second': funding_transfers, 'outsider': outsider.msg | default('')} | to_json }}"
+"""
+
+
+def test_one_intent_never_sends_twice_and_outsiders_are_refused(lb_lab: LabHandle, tmp_path: Path) -> None:
+    starve(lb_lab, "batcher")
+    playbook = tmp_path / "intent.yml"
+    playbook.write_text(INTENT_PLAYBOOK)
+    result = tmp_path / "result.json"
+    extra = {"jeju_gate_preapproved": True, "jeju_run_id": f"intent-test-{uuid.uuid4().hex[:8]}",
+             "jeju_run_dir": str(tmp_path), "l1_anvil": l1(lb_lab), "result_file": str(result),
+             "ansible_python_interpreter": sys.executable}
+    nonce = funding_nonce(lb_lab)
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(lb_lab.project / "inventories/local"),
+         "-e", json.dumps(extra), str(playbook)],
+        capture_output=True, text=True, timeout=180, check=False,
+        env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_ROLES_PATH": str(ROOT / "roles")})
+    assert done.returncode == 0, done.stdout + done.stderr
+    facts = json.loads(result.read_text())
+    assert funding_nonce(lb_lab) == nonce + 1  # one transfer, not two
+    assert [t["sent_by_this_run"] for t in facts["first"]] == [True]
+    assert [t["sent_by_this_run"] for t in facts["second"]] == [False]
+    assert facts["second"][0]["tx_hash"] == facts["first"][0]["tx_hash"]
+    assert balance_eth(lb_lab, "batcher") < 1  # the intent was paid: the dry batcher was not funded again
+    assert "not in the inventory's allowed_recipients" in facts["outsider"]
+    assert funding_key(lb_lab) not in done.stdout + done.stderr
