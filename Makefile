@@ -41,8 +41,9 @@ lint: install
 	  $(BIN)/ansible-playbook --syntax-check -i inventories/local "$$playbook" >/dev/null || exit 1; done
 	$(BIN)/python -m jeju_play.checks
 
+# Two workers, whole files each: lab-backed tests mostly wait on the chains, so two labs share 2 cores well.
 unit: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 molecule: install
 	$(BIN)/python tools/run_molecule.py
