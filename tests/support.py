@@ -120,3 +120,24 @@ def running_lab(base: Path) -> Iterator[LabHandle]:
             yield LabHandle(project, lab, env)
         finally:
             lab.down()
+
+
+def run_incident(lab: LabHandle, incident: str, *args: str, inventory: str = "local",
+                 timeout: float = 240) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """`jeju-play INCIDENT -i INVENTORY ARGS` against the lab; returns the result and the one run it recorded."""
+    runs = Path(lab.env["JEJU_PLAY_RUNS"])
+    before = set(recorded_runs(runs))
+    done = run_cli(incident, "-i", inventory, *args, env_extra=lab.env, timeout=timeout)
+    after = [r for r in recorded_runs(runs) if r not in before]
+    assert len(after) == 1, done.stdout + done.stderr
+    return done, after[0]
+
+
+def artifact(record: Path, name: str) -> str:
+    """A file the playbook wrote into the run record's artifacts/."""
+    return (record / "artifacts" / name).read_text(encoding="utf-8")
+
+
+def classification(record: Path) -> str:
+    """The cause the Decide phase chose (first line of artifacts/classification)."""
+    return artifact(record, "classification").splitlines()[0]

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from jeju_play.lab.anvil import rpc_call
-from tests.support import LabHandle, recorded_runs, run_cli
+from tests.support import LabHandle, artifact, run_cli, run_incident
 
 NS = "op-stack"
 FEE_LIMIT = "OP_BATCHER_TXMGR_FEE_LIMIT_THRESHOLD"
@@ -82,15 +82,7 @@ def bf_lab(lab: LabHandle) -> Iterator[LabHandle]:
 
 
 def batcher_failing(lab: LabHandle, *args: str) -> tuple[Any, Path]:
-    before = set(recorded_runs(Path(lab.env["JEJU_PLAY_RUNS"])))
-    done = run_cli("batcher-failing", "-i", "local", *args, timeout=240)
-    after = [r for r in recorded_runs(Path(lab.env["JEJU_PLAY_RUNS"])) if r not in before]
-    assert len(after) == 1, done.stdout + done.stderr
-    return done, after[0]
-
-
-def artifact(record: Path, name: str) -> str:
-    return (record / "artifacts" / name).read_text(encoding="utf-8")
+    return run_incident(lab, "batcher-failing", *args, timeout=240)
 
 
 def cause(record: Path) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support import LabHandle, recorded_runs, run_cli
+from tests.support import LabHandle, artifact, classification, run_cli, run_incident
 
 NS = "op-stack"
 THRESHOLD = 80  # inventories/local: jeju_thresholds.resource_percent
@@ -53,19 +53,7 @@ def hr_lab(lab: LabHandle) -> Iterator[LabHandle]:
 
 
 def high_resource(lab: LabHandle, *args: str) -> tuple[Any, Path]:
-    before = set(recorded_runs(Path(lab.env["JEJU_PLAY_RUNS"])))
-    done = run_cli("high-resource", "-i", "local", *args, timeout=180)
-    after = [r for r in recorded_runs(Path(lab.env["JEJU_PLAY_RUNS"])) if r not in before]
-    assert len(after) == 1, done.stdout + done.stderr
-    return done, after[0]
-
-
-def artifact(record: Path, name: str) -> str:
-    return (record / "artifacts" / name).read_text(encoding="utf-8")
-
-
-def classification(record: Path) -> str:
-    return artifact(record, "classification").splitlines()[0]
+    return run_incident(lab, "high-resource", *args, timeout=180)
 
 
 def test_normal_usage_changes_nothing(hr_lab: LabHandle) -> None:

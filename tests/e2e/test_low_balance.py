@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from jeju_play.lab.anvil import rpc_call
-from tests.support import ROOT, LabHandle, recorded_runs, run_cli
+from tests.support import ROOT, LabHandle, run_incident
 
 ETH = 10**18
 TARGETS = {"batcher": 6, "proposer": 4}  # inventories/local: jeju_funding.recipients
@@ -71,11 +71,7 @@ def lb_lab(lab: LabHandle) -> Iterator[LabHandle]:
 
 
 def low_balance(lab: LabHandle, *args: str, inventory: str = "local") -> tuple[Any, Path]:
-    before = set(recorded_runs(Path(lab.env["JEJU_PLAY_RUNS"])))
-    done = run_cli("low-balance", "-i", inventory, *args, timeout=180)
-    after = [r for r in recorded_runs(Path(lab.env["JEJU_PLAY_RUNS"])) if r not in before]
-    assert len(after) == 1, done.stdout + done.stderr
-    return done, after[0]
+    return run_incident(lab, "low-balance", *args, inventory=inventory, timeout=180)
 
 
 def test_funded_accounts_send_nothing(lb_lab: LabHandle) -> None:

@@ -19,7 +19,7 @@ import yaml
 
 from jeju_play.lab.anvil import rpc_call
 from jeju_play.lab.topology import OP_NODE_MEMORY_LIMIT
-from tests.support import LabHandle, recorded_runs, run_cli
+from tests.support import LabHandle, artifact, classification, run_cli, run_incident
 
 NS = "op-stack"
 L1_ENV = "OP_NODE_L1_ETH_RPC"
@@ -101,19 +101,7 @@ def nd_lab(lab: LabHandle) -> Iterator[LabHandle]:
 
 
 def network_down(lab: LabHandle, *args: str) -> tuple[Any, Path]:
-    before = set(recorded_runs(Path(lab.env["JEJU_PLAY_RUNS"])))
-    done = run_cli("network-down", "-i", "local", *args, timeout=240)
-    after = [r for r in recorded_runs(Path(lab.env["JEJU_PLAY_RUNS"])) if r not in before]
-    assert len(after) == 1, done.stdout + done.stderr
-    return done, after[0]
-
-
-def artifact(record: Path, name: str) -> str:
-    return (record / "artifacts" / name).read_text(encoding="utf-8")
-
-
-def classification(record: Path) -> str:
-    return artifact(record, "classification").splitlines()[0]
+    return run_incident(lab, "network-down", *args, timeout=240)
 
 
 def test_healthy_lab_is_not_down_and_nothing_changes(nd_lab: LabHandle) -> None:

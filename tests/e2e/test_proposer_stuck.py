@@ -21,7 +21,7 @@ from web3.exceptions import ContractLogicError
 from jeju_play.lab.anvil import rpc_call
 from jeju_play.lab.attacker import conflicting_root
 from jeju_play.lab.recovery import outputs_proposed
-from tests.support import LabHandle, recorded_runs, run_cli
+from tests.support import LabHandle, artifact, classification, run_incident
 
 NS = "op-stack"
 VARS_FILE = Path(__file__).resolve().parents[2] / "inventories" / "local" / "group_vars" / "all" / "vars.yml"
@@ -112,19 +112,7 @@ def ps_lab(lab: LabHandle) -> Iterator[LabHandle]:
 
 
 def proposer_stuck(lab: LabHandle, *args: str) -> tuple[Any, Path]:
-    before = set(recorded_runs(Path(lab.env["JEJU_PLAY_RUNS"])))
-    done = run_cli("proposer-stuck", "-i", "local", *args, timeout=240)
-    after = [r for r in recorded_runs(Path(lab.env["JEJU_PLAY_RUNS"])) if r not in before]
-    assert len(after) == 1, done.stdout + done.stderr
-    return done, after[0]
-
-
-def artifact(record: Path, name: str) -> str:
-    return (record / "artifacts" / name).read_text(encoding="utf-8")
-
-
-def classification(record: Path) -> str:
-    return artifact(record, "classification").splitlines()[0]
+    return run_incident(lab, "proposer-stuck", *args, timeout=240)
 
 
 def test_healthy_proposer_is_not_stuck_and_nothing_changes(ps_lab: LabHandle) -> None:

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from jeju_play.lab.anvil import rpc_call
-from tests.support import LabHandle, recorded_runs, run_cli
+from tests.support import LabHandle, artifact, classification, run_cli, run_incident
 
 NS = "op-stack"
 INDEXER_NS = "indexer"
@@ -82,19 +82,7 @@ def rpc_lab(lab: LabHandle) -> Iterator[LabHandle]:
 
 
 def rpc_degraded(lab: LabHandle, *args: str) -> tuple[Any, Path]:
-    before = set(recorded_runs(Path(lab.env["JEJU_PLAY_RUNS"])))
-    done = run_cli("rpc-degraded", "-i", "local", *args, timeout=180)
-    after = [r for r in recorded_runs(Path(lab.env["JEJU_PLAY_RUNS"])) if r not in before]
-    assert len(after) == 1, done.stdout + done.stderr
-    return done, after[0]
-
-
-def artifact(record: Path, name: str) -> str:
-    return (record / "artifacts" / name).read_text(encoding="utf-8")
-
-
-def classification(record: Path) -> str:
-    return artifact(record, "classification").splitlines()[0]
+    return run_incident(lab, "rpc-degraded", *args, timeout=180)
 
 
 def test_healthy_rpc_is_not_degraded_and_nothing_changes(rpc_lab: LabHandle) -> None:
