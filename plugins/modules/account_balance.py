@@ -13,6 +13,7 @@ version_added: 0.1.0
 author: Jeju operations
 extends_documentation_fragment:
   - jeju.ops.rpc
+  - jeju.ops.read_only
 options:
   accounts:
     description: Account name to address.
@@ -23,13 +24,6 @@ options:
       - Minimum balance in ETH, either one number for every account or a dict of account name to minimum.
       - Accounts without a minimum are never reported as below it.
     type: raw
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is no diff.
 """
 
 EXAMPLES = r"""

@@ -19,6 +19,7 @@ version_added: 0.1.0
 author: Jeju operations
 extends_documentation_fragment:
   - jeju.ops.rpc
+  - jeju.ops.read_only
 options:
   batcher:
     description: The batcher address registered in SystemConfig.
@@ -32,13 +33,6 @@ options:
     description: Count the batches of the last this many seconds (settlement-chain time).
     type: float
     default: 600
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is no diff.
 """
 
 EXAMPLES = r"""

@@ -15,6 +15,7 @@ version_added: 0.1.0
 author: Jeju operations
 extends_documentation_fragment:
   - jeju.ops.rpc
+  - jeju.ops.read_only
 options:
   stalled_after:
     description: The chain is stalled when its head block is older than this many seconds.
@@ -24,13 +25,6 @@ options:
     description: Wait this long and count the blocks added; none added means stalled.
     type: float
     default: 0
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is no diff.
 """
 
 EXAMPLES = r"""

@@ -14,17 +14,11 @@ version_added: 0.1.0
 author: Jeju operations
 extends_documentation_fragment:
   - jeju.ops.rpc
+  - jeju.ops.read_only
 options:
   max_gas_price_gwei:
     description: Report RV(above_max) when the gas price exceeds this many gwei.
     type: float
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is no diff.
 """
 
 EXAMPLES = r"""

@@ -18,6 +18,7 @@ version_added: 0.1.0
 author: Jeju operations
 extends_documentation_fragment:
   - jeju.ops.rpc
+  - jeju.ops.read_only
 options:
   address:
     description: The L2OutputOracle proxy address.
@@ -32,13 +33,6 @@ options:
         (RV(recent_outputs), RV(mismatched_outputs)); a bogus root may already be followed by honest ones.
     type: int
     default: 0
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is no diff.
 """
 
 EXAMPLES = r"""

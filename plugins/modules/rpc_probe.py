@@ -13,6 +13,8 @@ description:
   - For a plain HTTP health check use M(ansible.builtin.uri) instead.
 version_added: 0.1.0
 author: Jeju operations
+extends_documentation_fragment:
+  - jeju.ops.read_only
 options:
   url:
     description: The endpoint to probe.
@@ -44,13 +46,6 @@ options:
     description: Seconds to wait for each request (a timeout counts as an error).
     type: float
     default: 5.0
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is no diff.
 """
 
 EXAMPLES = r"""
