@@ -8,14 +8,13 @@ from typing import TYPE_CHECKING, Any
 from jeju_play.lab.faults_state import DISK_AFTER_CLEANUP_PERCENT
 from jeju_play.lab.kube import ContainerUsage, PodHealth
 from jeju_play.lab.sim.logfmt import format_line
-from jeju_play.lab.topology import OP_STACK
+from jeju_play.lab.topology import APP_LABEL, OP_STACK
 
 if TYPE_CHECKING:
     from jeju_play.lab.world import LabWorld
 
 Obj = dict[str, Any]
 RESTART_EVERY_SECONDS = 5.0  # CrashLoopBackOff at lab speed: a restart every few seconds
-APP_LABEL = "app.kubernetes.io/name"
 OVERLOAD_MILLICORES = 3050  # reth's extra CPU under rpc-overload, shared by its Ready replicas
 OVERLOAD_MEMORY_BYTES = 2 * 1024**3  # reth's extra memory (connections) under rpc-overload, shared too
 

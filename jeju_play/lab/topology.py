@@ -16,6 +16,7 @@ INDEXER = "indexer"
 NODES = ("lab-node-a", "lab-node-b", "lab-node-c")
 OP_NODE_DATA_PVC = "op-node-data"
 OP_NODE_MEMORY_LIMIT = "2Gi"
+APP_LABEL = "app.kubernetes.io/name"  # selects a Deployment's pods; its value is the Deployment's name
 
 
 @dataclass(frozen=True)
@@ -36,14 +37,14 @@ def _env(values: dict[str, str]) -> list[dict[str, str]]:
 
 def deployment(name: str, namespace: str, containers: list[dict[str, Any]], *, replicas: int = 1,
                volumes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "jeju"}
+    labels = {APP_LABEL: name, "app.kubernetes.io/part-of": "jeju"}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": name, "namespace": namespace, "labels": labels},
         "spec": {
             "replicas": replicas,
-            "selector": {"matchLabels": {"app.kubernetes.io/name": name}},
+            "selector": {"matchLabels": {APP_LABEL: name}},
             "template": {
                 "metadata": {"labels": labels},
                 "spec": {"containers": containers, "volumes": volumes or []},
@@ -112,7 +113,7 @@ def service(name: str, namespace: str, ports: list[int]) -> dict[str, Any]:
     return {
         "apiVersion": "v1", "kind": "Service",
         "metadata": {"name": name, "namespace": namespace},
-        "spec": {"selector": {"app.kubernetes.io/name": name},
+        "spec": {"selector": {APP_LABEL: name},
                  "ports": [{"name": f"port-{p}", "port": p, "targetPort": p} for p in ports]},
     }
 

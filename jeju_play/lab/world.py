@@ -19,11 +19,10 @@ from jeju_play.lab.kube import Cluster
 from jeju_play.lab.sim import Conditions, RethLoad, SimStack
 from jeju_play.lab.sim.conditions import apply_batcher_env, apply_op_node_env, apply_proposer_env
 from jeju_play.lab.sim.proxy import RpcProxy
-from jeju_play.lab.topology import OP_STACK
+from jeju_play.lab.topology import APP_LABEL, OP_STACK
 
 Obj = dict[str, Any]
 TICK_SECONDS = 1.0
-APP_LABEL = "app.kubernetes.io/name"
 
 
 def pod_ready(pod: Obj) -> bool:
