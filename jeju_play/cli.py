@@ -26,7 +26,7 @@ from jeju_play.errors import BadInput, ExitCode, JejuPlayError
 from jeju_play.paths import project_root
 
 out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class _Group(TyperGroup):

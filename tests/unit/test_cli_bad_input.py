@@ -57,6 +57,23 @@ def test_real_mainnet_inventory_is_refused_until_filled_in(runs_dir: Path) -> No
     assert recorded_runs(runs_dir) == []
 
 
+def test_error_message_is_one_unwrapped_line_however_long_the_path(tmp_path: Path) -> None:
+    deep = tmp_path / ("a-very-long-checkout-folder-name-" * 3) / "jeju"
+    inventory = deep / "inventories" / "mainnet"
+    inventory.mkdir(parents=True)
+    source = Path(__file__).resolve().parents[2] / "inventories" / "mainnet"
+    for item in source.rglob("*"):
+        if item.is_file():
+            target = inventory / item.relative_to(source)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(item.read_text())
+    result = run_cli("network-down", "-i", str(inventory))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f"{inventory}/group_vars/all/vars.yml is still a placeholder" in lines[0]
+
+
 def test_cli_runner_maps_errors_to_exit_2(project: Path, runs_dir: Path) -> None:
     for argv, message in BAD_INPUTS:
         result = CliRunner().invoke(app, _route(argv))
