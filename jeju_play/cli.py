@@ -152,9 +152,10 @@ def drill(
         out.print(f"Drill {report.incident} / {report.fault}: run exit {report.run_exit_code}, "
                   f"lab {verdict[report.recovered]}, exit {report.exit_code}")
         for problem in report.problems:
-            out.print(f"  - {problem}", markup=False)
-        out.print(f"  timings (s): {report.seconds}", markup=False)
-        out.print(f"  record: {report.record}", markup=False)
+            out.print(f"  - {problem}", markup=False, soft_wrap=True)
+        timings = ", ".join(f"{step.replace('_', ' ')} {seconds:.1f} s" for step, seconds in report.seconds.items())
+        out.print(f"  timings: {timings}", markup=False, soft_wrap=True)
+        out.print(f"  record: {report.record}", markup=False, soft_wrap=True)
     raise typer.Exit(report.exit_code)
 
 

@@ -318,7 +318,8 @@ def _conclude(summary: Summary, sink: _EventSink, rc: int, check: bool) -> None:
         summary.message = f"Escalated: {sink.escalated.get('reason')}"
     elif rc != 0:
         summary.outcome, summary.exit_code = "failed", int(ExitCode.FAILED)
-        summary.message = "; ".join(sink.failures[-3:]) or f"ansible-playbook exited with {rc}"
+        # The failure that ended the run; one caught by a block's rescue is already restated by it.
+        summary.message = sink.failures[-1] if sink.failures else f"ansible-playbook exited with {rc}"
     elif check:
         summary.outcome, summary.exit_code = "plan shown", int(ExitCode.OK)
         summary.message = "Check mode: diagnosis done, nothing changed."

@@ -82,6 +82,17 @@ async def heal_crash(world: LabWorld) -> None:
     world.faults.crashing_pods.clear()
 
 
+async def break_stuck_restart(world: LabWorld) -> None:
+    await break_crash(world)
+    world.faults.volume_held = True
+
+
+async def heal_stuck_restart(world: LabWorld) -> None:
+    world.faults.volume_held = False
+    world.faults.attach_warned.clear()
+    await heal_crash(world)
+
+
 async def break_partition(world: LabWorld) -> None:
     world.faults.partitioned_pods = {uid_of(p) for p in world.pods("op-proposer")}
 
@@ -216,6 +227,10 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
           "Raise op-node's memory limit to 4Gi or more; the new pod runs.", _nothing, _nothing),
     Fault("sequencer-crash", "network-down", "op-node crash-loops; a restart (new pod) heals it.",
           "kubectl rollout restart deployment/op-node.", break_crash, heal_crash),
+    Fault("restart-stuck", "network-down",
+          "op-node crash-loops holding its data volume: a rolling restart's new pod cannot attach it.",
+          "Scale op-node to 0, then back to 1 (the runbook's recovery when a restart does not work).",
+          break_stuck_restart, heal_stuck_restart),
     Fault("bad-block", "network-down", "Derivation fails on a named L2 block; restarts do not help.",
           "None automatic: escalate to the OP Stack team.", break_bad_block, heal_bad_block),
     Fault("node-lost", "network-down", "op-node's node is NotReady; its pod is stuck until deleted.",

@@ -39,6 +39,8 @@ class FaultState:
     active: dict[str, float] = field(default_factory=dict)  # fault -> time it was broken
     bad_block_at: int | None = None
     crashing_pods: set[str] = field(default_factory=set)  # uids of the op-node pods that crash-loop
+    volume_held: bool = False  # restart-stuck: crash-looping pods keep op-node's data volume attached
+    attach_warned: set[str] = field(default_factory=set)  # uids of pods already given a FailedAttachVolume event
     partitioned_pods: set[str] = field(default_factory=set)  # uids of the op-proposer pods cut off from op-node
     corrupt_pvc_uids: set[str] = field(default_factory=set)
     lost_node: str | None = None

@@ -57,6 +57,14 @@ class PodBehaviour:
         return source.get("kind") == "VolumeSnapshot" and self.world.cluster.find(
             "VolumeSnapshot", str(source.get("name", "")), namespace) is not None
 
+    def volume_holder(self, pod: Obj) -> str | None:
+        """Under restart-stuck: the crash-looping pod that keeps the ReadWriteOnce data volume from `pod`."""
+        faults = self.world.faults
+        if not faults.volume_held or faults.crashes(pod):
+            return None
+        holders = [p["metadata"]["name"] for p in self.world.pods("op-node") if faults.crashes(p)]
+        return holders[0] if holders else None
+
     def health(self, pod: Obj) -> PodHealth | None:
         if app_of(pod) != "op-node":
             return None
@@ -65,6 +73,10 @@ class PodBehaviour:
             return self._crash_loop(pod, "OOMKilled", "sequencer-oom")
         if faults.crashes(pod):
             return self._crash_loop(pod, "Error", "sequencer-crash")
+        holder = self.volume_holder(pod)
+        if holder:
+            return PodHealth(ready=False, phase="Pending", waiting_reason="ContainerCreating",
+                             waiting_message=f"volume {', '.join(claim_names(pod))} is attached to pod {holder}")
         if self.corrupt_volume(pod):
             return self._crash_loop(pod, "Error", "pvc-corrupt")
         return None
@@ -76,6 +88,9 @@ class PodBehaviour:
             if health is None:
                 continue
             name = pod["metadata"]["name"]
+            if health.waiting_reason == "ContainerCreating":
+                self._warn_attach(pod, health)
+                continue
             if health.last_terminated_reason == "OOMKilled":
                 line = format_line("crit", "Failed to allocate block cache",
                                    {"err": "runtime: out of memory", "limit": "2Gi"})
@@ -87,6 +102,15 @@ class PodBehaviour:
                 line = format_line("crit", "Application failed",
                                    {"err": "panic: runtime error: invalid memory address or nil pointer dereference"})
             self.world.cluster.append_log(OP_STACK, name, line)
+
+    def _warn_attach(self, pod: Obj, health: PodHealth) -> None:
+        uid = str(pod["metadata"].get("uid", ""))
+        if uid in self.world.faults.attach_warned:
+            return
+        self.world.faults.attach_warned.add(uid)
+        self.world.cluster.record_event(
+            pod, "FailedAttachVolume", f"Multi-Attach error: {health.waiting_message}", type="Warning",
+            component="attachdetach-controller")
 
     def exec(self, namespace: str, pod: str, container: str, argv: list[str]) -> tuple[int, str, str]:
         command = " ".join(argv[2:] if argv[:2] == ["sh", "-c"] else argv).strip()

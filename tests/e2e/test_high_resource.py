@@ -84,6 +84,7 @@ def test_disk_full_check_then_old_logs_deleted(hr_lab: LabHandle) -> None:
     assert gate["kind"] == "delete" and gate["target"].endswith(":/var/log")
     report = artifact(record, "incident-report.md")
     assert "INCIDENT REPORT - High Resource Utilization" in report and "Status: Resolved" in report
+    assert "Recovering" in report and "Network recovering" not in report  # the network never went down
 
 
 def test_reth_cpu_high_scales_reth_out(hr_lab: LabHandle) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from jeju_play.lab.anvil import rpc_call
+from jeju_play.lab.anvil import free_port, rpc_call
 from jeju_play.lab.topology import OP_NODE_MEMORY_LIMIT
 from tests.support import LabHandle, artifact, classification, run_cli, run_incident
 
@@ -142,7 +142,7 @@ def test_l1_rpc_down_check_then_refused_then_fixed(nd_lab: LabHandle) -> None:
         ("op-node/values.yaml", "l1RpcUrl", primary, backup)]
     report = artifact(record, "incident-report.md")
     assert "INCIDENT REPORT - Network Down" in report and "Status: Resolved" in report
-    assert "Time Detected: 20" in report and "Root cause identified" in report
+    assert "Time Detected: 20" in report and "Root cause identified" in report and "Network recovering" in report
 
 
 def test_sequencer_oom_raises_the_memory_limit(nd_lab: LabHandle) -> None:
@@ -167,6 +167,22 @@ def test_sequencer_crash_is_restarted(nd_lab: LabHandle) -> None:
     assert crashed.isdisjoint(p.metadata.name for p in op_node_pods(nd_lab))
     assert "kubectl.kubernetes.io/restartedAt" in (op_node(nd_lab).spec.template.metadata.annotations or {})
     assert blocks_flow(nd_lab)
+
+
+def test_a_restart_that_does_not_help_falls_back_to_scaling_0_then_1(nd_lab: LabHandle) -> None:
+    nd_lab.lab.break_fault("restart-stuck")
+    wait_for_stall(nd_lab)
+    crashed = {p.metadata.name for p in op_node_pods(nd_lab)}
+    done, record = network_down(nd_lab, "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert classification(record) == "crash"
+    summary = json.loads((record / "summary.json").read_text())
+    assert [(g["kind"], g["change"].get("replicas")) for g in summary["gates"]] == [
+        ("restart", None), ("scale", 0), ("scale", 1)], summary["gates"]
+    pods = op_node_pods(nd_lab)
+    assert len(pods) == 1 and pods[0].metadata.name not in crashed and op_node(nd_lab).spec.replicas == 1
+    assert blocks_flow(nd_lab)
+    assert "scaled op-node to 0" in artifact(record, "incident-report.md")
 
 
 def test_node_lost_pod_is_rescheduled_on_a_ready_node(nd_lab: LabHandle) -> None:
@@ -208,6 +224,76 @@ def test_bad_block_escalates_and_changes_nothing(nd_lab: LabHandle) -> None:
     assert str(head + 1) in summary["message"] and summary["gates"] == []
     report = artifact(record, "incident-report.md")
     assert "Status: Escalated" in report and "OP Stack team" in report
+
+
+def network_down_limits(lab: LabHandle, **changes: str) -> str:
+    """The inventory's jeju_network_down with some values changed, as one `-e` (extra vars replace whole dicts)."""
+    inventory = lab.project / "inventories" / "local" / "group_vars" / "all" / "vars.yml"
+    limits = yaml.safe_load(inventory.read_text())["jeju_network_down"]
+    return "jeju_network_down=" + json.dumps({**limits, **changes})
+
+
+def test_oom_at_the_memory_maximum_escalates_and_changes_nothing(nd_lab: LabHandle) -> None:
+    nd_lab.lab.break_fault("sequencer-oom")
+    wait_for_stall(nd_lab)
+    version = op_node(nd_lab).metadata.resource_version
+    done, record = network_down(nd_lab, "--yes", "-e", network_down_limits(nd_lab, memory_max=OP_NODE_MEMORY_LIMIT))
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert classification(record) == "out_of_memory"
+    assert op_node(nd_lab).metadata.resource_version == version
+    summary = json.loads((record / "summary.json").read_text())
+    assert "already the maximum" in summary["message"] and summary["gates"] == []
+    assert "Status: Escalated" in artifact(record, "incident-report.md")
+
+
+def test_memory_is_never_raised_above_the_maximum_and_a_failed_recovery_exits_1(nd_lab: LabHandle) -> None:
+    """The lab's op-node needs 4Gi; capped at 3Gi it still OOMs, so verification fails and says what was tried."""
+    nd_lab.lab.break_fault("sequencer-oom")
+    wait_for_stall(nd_lab)
+    done, record = network_down(nd_lab, "--yes", "-e", network_down_limits(nd_lab, memory_max="3Gi"))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert op_node(nd_lab).spec.template.spec.containers[0].resources.limits["memory"] == "3Gi"
+    summary = json.loads((record / "summary.json").read_text())
+    assert "memory limit" in summary["message"] and "3Gi" in summary["message"]
+    assert [g["decision"] for g in summary["gates"]] == ["approved"]
+
+
+def test_l1_down_without_an_answering_backup_escalates(nd_lab: LabHandle) -> None:
+    primary = nd_lab.state["endpoints"]["l1_rpc_urls"][0]
+    nd_lab.lab.break_fault("l1-rpc-down")
+    wait_for_stall(nd_lab)
+    version = op_node(nd_lab).metadata.resource_version
+    dead_backup = f"http://127.0.0.1:{free_port()}"
+    done, record = network_down(nd_lab, "--yes", "-e", f"jeju_l1_rpc_urls={json.dumps([primary, dead_backup])}")
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert classification(record) == "l1_rpc_down"
+    assert op_node(nd_lab).metadata.resource_version == version
+    assert op_node_env(nd_lab)[L1_ENV] == primary
+    assert "no backup L1 endpoint answers" in json.loads((record / "summary.json").read_text())["message"]
+
+
+def test_corrupt_volume_without_a_ready_snapshot_escalates_before_scaling_down(nd_lab: LabHandle) -> None:
+    from kubernetes import client, config
+
+    api = client.CustomObjectsApi(config.new_client_from_config(config_file=nd_lab.kubeconfig, context="jeju-lab"))
+    group = ("snapshot.storage.k8s.io", "v1", NS, "volumesnapshots")
+    names = [s["metadata"]["name"] for s in api.list_namespaced_custom_object(*group)["items"]]
+    for name in names:  # snapshots still being taken: none can be restored from
+        api.patch_namespaced_custom_object_status(*group, name, {"status": {"readyToUse": False}})
+    try:
+        _, core = kube(nd_lab)
+        pvc_uid = core.read_namespaced_persistent_volume_claim("op-node-data", NS).metadata.uid
+        nd_lab.lab.break_fault("pvc-corrupt")
+        wait_for_stall(nd_lab)
+        done, record = network_down(nd_lab, "--yes")
+        assert done.returncode == 3, done.stdout + done.stderr
+        assert classification(record) == "volume_corrupt"
+        assert op_node(nd_lab).spec.replicas == 1
+        assert core.read_namespaced_persistent_volume_claim("op-node-data", NS).metadata.uid == pvc_uid
+        assert json.loads((record / "summary.json").read_text())["gates"] == []
+    finally:
+        for name in names:
+            api.patch_namespaced_custom_object_status(*group, name, {"status": {"readyToUse": True}})
 
 
 def test_drill_l1_rpc_down_recovers(lab: LabHandle) -> None:

@@ -125,6 +125,35 @@ def test_sequencer_crash_heals_with_a_rollout_restart(healthy_lab: LabHandle) ->
     assert not crash_looping(op_node_container(lab))
 
 
+# -- restart-stuck ----------------------------------------------------------------------------------------
+def test_restart_stuck_new_pod_cannot_attach_the_volume_so_a_restart_does_not_help(healthy_lab: LabHandle) -> None:
+    lab = healthy_lab
+    lab.lab.break_fault("restart-stuck")
+    eventually(lambda: op_node_container(lab), crash_looping, "op-node CrashLoopBackOff")
+    kubectl(lab, "rollout", "restart", "deployment/op-node")
+    waiting = eventually(lambda: op_node_container(lab),
+                         lambda c: "attached to pod" in c.get("state", {}).get("waiting", {}).get("message", ""),
+                         "the restarted pod waiting on its volume")
+    assert waiting["state"]["waiting"]["reason"] == "ContainerCreating"
+    assert "op-node-data" in waiting["state"]["waiting"]["message"]
+    assert kubectl(lab, "rollout", "status", "deployment/op-node", "--timeout=5s", check=False).returncode != 0
+    events = kubectl_json(lab, "get", "events", "--field-selector", "reason=FailedAttachVolume")["items"]
+    assert any("Multi-Attach" in e["message"] for e in events)
+    blocks_stalled(lab)
+
+
+def test_restart_stuck_heals_by_scaling_to_0_then_1(healthy_lab: LabHandle) -> None:
+    lab = healthy_lab
+    lab.lab.break_fault("restart-stuck")
+    eventually(lambda: op_node_container(lab), crash_looping, "op-node CrashLoopBackOff")
+    kubectl(lab, "rollout", "restart", "deployment/op-node")
+    kubectl(lab, "scale", "deployment/op-node", "--replicas=0")
+    eventually(lambda: pods(lab, "op-node"), lambda items: not items, "no op-node pod left")
+    kubectl(lab, "scale", "deployment/op-node", "--replicas=1")
+    kubectl(lab, "rollout", "status", "deployment/op-node", "--timeout=20s")
+    blocks_flow(lab)
+
+
 # -- bad-block --------------------------------------------------------------------------------------------
 def test_bad_block_stops_the_chain_before_the_named_block(healthy_lab: LabHandle) -> None:
     lab = healthy_lab
