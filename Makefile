@@ -43,7 +43,7 @@ lint: install
 
 # Two workers, whole files each: lab-backed tests mostly wait on the chains, so two labs share 2 cores well.
 unit: install
-	$(BIN)/pytest -q -n 2 --dist loadfile
+	$(BIN)/pytest -q -n 2 --dist loadfile --durations=10
 
 molecule: install
 	$(BIN)/python tools/run_molecule.py
