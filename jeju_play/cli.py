@@ -195,6 +195,10 @@ def runs_show(
               f"outcome: {summary['outcome']} (exit {summary['exit_code']})")
     out.print(f"who: {summary['who']}  started: {summary['started']}  ended: {summary.get('ended')}")
     out.print(summary.get("message", ""), markup=False)
+    escalation = summary.get("escalation") or {}
+    if escalation:
+        out.print(f"  hand to: {escalation.get('contact')} (level {escalation.get('level')}); "
+                  f"next: {escalation.get('advice')}", markup=False, soft_wrap=True)
     for phase, result in summary.get("phases", {}).items():
         out.print(f"  {phase:<10} {result['status']:<8} ok={result['ok']} changed={result['changed']} "
                   f"failed={result['failed']} skipped={result['skipped']}")

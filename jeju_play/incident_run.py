@@ -77,6 +77,11 @@ def print_outcome(outcome: RunOutcome, as_json: bool, out: Console) -> None:
              "escalated": "bold magenta", "handed to humans": "bold magenta"}.get(summary.outcome, "bold red")
     out.print(f"[{style}]{summary.outcome.upper()}[/{style}] (exit {summary.exit_code}) ", end="")
     out.print(summary.message, markup=False)
+    if summary.escalation:
+        out.print(f"  hand to: {summary.escalation.get('contact') or 'the escalation path'} "
+                  f"(level {summary.escalation.get('level')})", markup=False, soft_wrap=True)
+        if summary.escalation.get("advice"):
+            out.print(f"  next: {summary.escalation['advice']}", markup=False, soft_wrap=True)
     for gate in summary.gates:
         out.print(f"  gate: {gate.get('description')} -> {gate.get('decision')}", markup=False)
     out.print(f"Record: {outcome.record_dir}", markup=False)

@@ -77,6 +77,7 @@ class Summary:
     message: str = ""
     phases: dict[str, PhaseResult] = field(default_factory=dict)
     gates: list[dict[str, Any]] = field(default_factory=list)
+    escalation: dict[str, Any] | None = None  # level, contact and advice when the run was handed to humans
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

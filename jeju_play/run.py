@@ -316,6 +316,7 @@ def _conclude(summary: Summary, sink: _EventSink, rc: int, check: bool) -> None:
     elif sink.escalated is not None:
         summary.outcome, summary.exit_code = "escalated", int(ExitCode.ESCALATED)
         summary.message = f"Escalated: {sink.escalated.get('reason')}"
+        summary.escalation = {k: sink.escalated.get(k) for k in ("level", "contact", "advice")}
     elif rc != 0:
         summary.outcome, summary.exit_code = "failed", int(ExitCode.FAILED)
         # The failure that ended the run; one caught by a block's rescue is already restated by it.

@@ -65,6 +65,19 @@ def test_normal_usage_changes_nothing(hr_lab: LabHandle) -> None:
     assert json.loads((record / "summary.json").read_text())["gates"] == []
 
 
+def test_no_running_reth_is_handed_over_as_an_rpc_outage_and_changes_nothing(hr_lab: LabHandle) -> None:
+    kubectl(hr_lab, "scale", "deployment/reth", "--replicas=0")
+    deployment = kubectl(hr_lab, "get", "deployment/reth", "-o", "jsonpath={.metadata.resourceVersion}")
+    done, record = high_resource(hr_lab, "--yes")
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert classification(record) == "reth_down"
+    assert kubectl(hr_lab, "get", "deployment/reth", "-o", "jsonpath={.metadata.resourceVersion}") == deployment
+    summary = json.loads((record / "summary.json").read_text())
+    assert summary["gates"] == [] and summary["escalation"]["level"] == 1
+    assert "jeju-play rpc-down -i local" in summary["escalation"]["advice"]
+    assert "  hand to: On-call engineer (level 1)" in done.stdout and "  next: Treat it as the P0" in done.stdout
+
+
 def test_disk_full_check_then_old_logs_deleted(hr_lab: LabHandle) -> None:
     hr_lab.lab.break_fault("disk-full")
     assert log_volume_percent(hr_lab) > THRESHOLD

@@ -83,6 +83,17 @@ def test_escalation_exits_3(project: Path, runs_dir: Path) -> None:
     assert result.returncode == 3
     printed = json.loads(result.stdout)
     assert printed["outcome"] == "escalated" and "block 1234" in printed["message"]
+    assert printed["escalation"] == {"level": 4, "contact": "OP Labs",
+                                     "advice": "Revert to the last known good block (requires expertise)"}
+
+
+def test_escalation_says_whom_to_hand_to_and_what_next(project: Path, runs_dir: Path) -> None:
+    result = run_cli("demo-escalate", "-i", "lab")
+    assert result.returncode == 3
+    assert "hand to: OP Labs (level 4)" in result.stdout
+    assert "next: Revert to the last known good block (requires expertise)" in result.stdout
+    shown = run_cli("runs", "show", only_run(runs_dir).name)
+    assert "hand to: OP Labs (level 4); next: Revert to the last known good block" in shown.stdout
 
 
 def test_manual_incident_prints_the_runbook_and_exits_3(project: Path, runs_dir: Path) -> None:
