@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from jeju_play.lab.anvil import rpc_call
+from jeju_play.lab.anvil import free_port, rpc_call
 from tests.support import LabHandle, artifact, run_cli, run_incident
 
 NS = "op-stack"
@@ -96,6 +96,31 @@ def test_healthy_batcher_is_not_failing_and_nothing_changes(bf_lab: LabHandle) -
     assert cause(record) == "not_failing"
     assert apps(bf_lab).read_namespaced_deployment("op-batcher", NS).metadata.resource_version == version
     assert json.loads((record / "summary.json").read_text())["gates"] == []
+
+
+def test_l1_that_does_not_answer_is_escalated_and_the_batcher_left_alone(bf_lab: LabHandle) -> None:
+    version = apps(bf_lab).read_namespaced_deployment("op-batcher", NS).metadata.resource_version
+    dead_l1 = json.dumps([f"http://127.0.0.1:{free_port()}"])
+    done, record = batcher_failing(bf_lab, "--yes", "-e", f"jeju_l1_rpc_urls={dead_l1}")
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert cause(record) == "l1_down"
+    assert apps(bf_lab).read_namespaced_deployment("op-batcher", NS).metadata.resource_version == version
+    summary = json.loads((record / "summary.json").read_text())
+    assert summary["gates"] == [] and summary["escalation"]["contact"].startswith("L1 RPC providers")
+
+
+def test_a_batcher_with_no_pod_is_escalated_with_what_was_seen(bf_lab: LabHandle) -> None:
+    apps(bf_lab).patch_namespaced_deployment_scale("op-batcher", NS, {"spec": {"replicas": 0}})
+    try:
+        wait_for_batch_stall(bf_lab)
+        done, record = batcher_failing(bf_lab, "--yes")
+        assert done.returncode == 3, done.stdout + done.stderr
+        assert cause(record) == "other"
+        assert apps(bf_lab).read_namespaced_deployment("op-batcher", NS).spec.replicas == 0
+        summary = json.loads((record / "summary.json").read_text())
+        assert summary["gates"] == [] and "op-batcher has 0 Ready pod(s), 0 desired" in summary["message"]
+    finally:
+        apps(bf_lab).patch_namespaced_deployment_scale("op-batcher", NS, {"spec": {"replicas": 1}})
 
 
 def test_gas_spike_raises_the_fee_limit(bf_lab: LabHandle) -> None:
