@@ -3,12 +3,14 @@
 playbooks/security-breach.yml (role emergency_stop) writes ConfigMap `jeju-play-freeze` in the op-stack namespace.
 While its state is `frozen`, the runner refuses every incident that could restart or scale up the stopped
 components: all of them except security-breach itself and the read-only ones below (the rule lives here, not in
-catalog.yml). `jeju-play freeze lift` marks it lifted, keeping who lifted it, when and why in the same ConfigMap.
+catalog.yml), and a run that started before the freeze has every later gate refused (standing_guard, asked by
+the runner before each approval). `jeju-play freeze lift` marks it lifted, keeping who lifted it, when and why in the same ConfigMap.
 The kubernetes client is imported only here, lazily: `jeju-play list` must stay quick.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,6 +110,21 @@ def guard(env: Environment, incident: str, check: bool) -> str | None:
     if freeze is not None and freeze.active:
         raise Refused(freeze.refusal(incident))
     return None
+
+
+def standing_guard(env: Environment, incident: str) -> Callable[[], str | None] | None:
+    """For the runner's gates: why no gate of `incident` may be approved now (a freeze set during the run)."""
+    if incident in ALLOWED_WHILE_FROZEN or not env.variables.get("jeju_kubeconfig"):
+        return None
+
+    def reason() -> str | None:
+        try:
+            freeze = read(env)
+        except FreezeUnreadable:
+            return None  # the start of the run already warned; this run's playbook cannot reach it either
+        return freeze.refusal(incident) if freeze is not None and freeze.active else None
+
+    return reason
 
 
 def lift(env: Environment, reason: str, who: str) -> Freeze:

@@ -17,6 +17,8 @@ from jeju_play.record import now_iso
 
 # ask(request, expected_word) -> the line the human typed, or None when nobody can be asked
 AskFn = Callable[[dict[str, Any], str], str | None]
+# standing guard: () -> why no gate may be approved now (a security freeze set during the run), or None
+GuardFn = Callable[[], str | None]
 
 
 @dataclass
@@ -28,13 +30,23 @@ class ApprovalPolicy:
     production: bool
     preapproved: bool = False
     ask: AskFn | None = None  # None: no terminal
+    guard: GuardFn | None = None  # asked before every approval; the runner sets it
 
     @property
     def confirmation_word(self) -> str:
         """What the human types to approve: the environment's name on production, else 'yes'."""
         return self.environment if self.production else "yes"
 
+    def _blocked(self) -> dict[str, Any] | None:
+        reason = self.guard() if self.guard is not None else None
+        if not reason:
+            return None
+        return {"approved": False, "who": "jeju-play", "how": f"refused by a guard: {reason}", "when": now_iso()}
+
     def decide(self, request: dict[str, Any]) -> dict[str, Any] | None:
+        blocked = self._blocked()
+        if blocked:
+            return blocked
         if self.preapproved:
             how = "--yes-i-mean " + self.environment if self.production else "--yes"
             return {"approved": True, "who": self.operator, "how": how, "when": now_iso()}
@@ -44,6 +56,8 @@ class ApprovalPolicy:
         if typed is None:
             return None
         approved = typed.strip() == self.confirmation_word
+        if approved and (blocked := self._blocked()):
+            return blocked  # the guard came up while the human was reading the gate
         how = "typed at the terminal" if approved else f"answered {typed.strip()!r} at the terminal"
         return {"approved": approved, "who": self.operator, "how": how, "when": now_iso()}
 

@@ -3,6 +3,8 @@
 Two on-call engineers paged for the same outage must not patch op-node against each other. A run that may
 change things holds the Lease `jeju-play-remediation` in the environment's namespace; a second run is refused
 (exit 4) with who holds it. The holder renews it while it runs; a crashed holder's Lease expires.
+The breach response never waits: security-breach takes the Lease over from whoever holds it, and the runner
+then refuses the other run's remaining gates because of the freeze it sets (jeju_play/freeze.py).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from jeju_play.errors import JejuPlayError, Refused
 
 LEASE_NAME = "jeju-play-remediation"
 DEFAULT_LEASE_SECONDS = 120
+# Incidents that take the lock over instead of waiting for it: the < 2 minute breach response.
+TAKES_OVER = frozenset({"security-breach"})
 
 
 class LockUnavailable(JejuPlayError):
@@ -45,7 +49,9 @@ def _now() -> datetime:
 class RemediationLock:
     env: Environment
     holder: str  # operator and run id
+    take_over: bool = False  # take the Lease from a live holder instead of refusing (TAKES_OVER)
     seconds: int = DEFAULT_LEASE_SECONDS
+    taken_from: str | None = None  # the live holder this run took the Lease from
     _api: Any = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _renewer: threading.Thread | None = None
@@ -67,7 +73,9 @@ class RemediationLock:
         except Exception as exc:
             raise LockUnavailable(f"Cannot reach the cluster to take the remediation lock "
                                   f"({self.namespace}/{LEASE_NAME}): {exc}") from exc
-        if current is not None and self._held_by_other(current):
+        if current is not None and self._held_by_other(current) and self.take_over:
+            self.taken_from = str(current.spec.holder_identity)
+        elif current is not None and self._held_by_other(current):
             spec = current.spec
             raise Refused(
                 f"Another remediation runs on {self.env.name}: Lease {self.namespace}/{LEASE_NAME} is held by "
@@ -112,6 +120,8 @@ class RemediationLock:
     def _renew_forever(self) -> None:
         while not self._stop.wait(self.seconds / 3):
             try:
+                if self._api.read_namespaced_lease(LEASE_NAME, self.namespace).spec.holder_identity != self.holder:
+                    return  # taken over (TAKES_OVER): the Lease is the other run's to renew now
                 now = _now().isoformat().replace("+00:00", "Z")
                 self._api.patch_namespaced_lease(LEASE_NAME, self.namespace, {"spec": {"renewTime": now}})
             except Exception:  # noqa: S112 - a missed renewal is retried; expiry is the safety net

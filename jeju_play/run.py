@@ -9,7 +9,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from jeju_play.catalog import Incident
 from jeju_play.environments import Environment
 from jeju_play.errors import ExitCode, JejuPlayError
 from jeju_play.gates import ApprovalPolicy, GateKeeper
-from jeju_play.lock import RemediationLock
+from jeju_play.lock import TAKES_OVER, RemediationLock
 from jeju_play.paths import PACKAGE_DIR, collections_dir
 from jeju_play.record import PhaseResult, RunRecord, Scrubber, Summary, new_run_id, now_iso
 from jeju_play.runbook import find_section
@@ -178,12 +178,21 @@ def execute(request: RunRequest, policy: ApprovalPolicy, view: RunView) -> RunOu
     if not request.incident.automated:
         return hand_to_humans(request, view, record, summary)
     lock = None if request.check or "jeju_kube_context" not in env.variables else (
-        RemediationLock(env, holder=f"{policy.operator} run {run_id}"))
+        RemediationLock(env, holder=f"{policy.operator} run {run_id}",
+                        take_over=request.incident.name in TAKES_OVER))
     try:
         if lock is not None:
             lock.acquire()
     except JejuPlayError as exc:
         return _end_before_start(summary, record, exc)
+    if lock is not None and lock.taken_from:
+        view.note(f"Took the remediation lock over from {lock.taken_from}: {request.incident.name} does not wait. "
+                  "That run's remaining gates are refused while the freeze stands.", style="bold yellow")
+        record.append_event({"time": now_iso(), "event": "lock_taken_over", "from": lock.taken_from})
+    if not request.check:
+        from jeju_play.freeze import standing_guard
+
+        policy = replace(policy, guard=standing_guard(env, request.incident.name))
     sink = _EventSink(view, record, summary)
     private = Path(tempfile.mkdtemp(prefix=f"jeju-play-{run_id}-"))
     try:

@@ -18,9 +18,13 @@ import pytest
 import yaml
 from web3 import Web3
 
+from jeju_play import environments
+from jeju_play.freeze import standing_guard
+from jeju_play.gates import ApprovalPolicy
 from jeju_play.lab.chains import accounts
 from jeju_play.lab.chains.safe_tools import execute, read_presigned
 from jeju_play.lab.recovery import network_paused_and_stopped
+from jeju_play.lock import RemediationLock
 from tests.support import JEJU_PLAY, LabHandle, recorded_runs, run_cli
 
 STACK = ("op-node", "op-batcher", "op-proposer")
@@ -187,8 +191,18 @@ def test_two_reachable_owner_keys_pause_without_a_pre_signed_file(spent_lab: Lab
     first = broken(lab)
     keys = [o.private_key() for o in accounts.GUARDIAN_OWNERS[:2]]
     inventory = with_owner_keys(lab, tmp_path, keys, tmp_path / "no-presigned")
-    result = run_cli("security-breach", "-i", str(inventory), "--yes")
-    assert result.returncode == 0, result.stdout + result.stderr
+    local = environments.load(lab.project, "local")
+    remediation = RemediationLock(local, holder="alice@laptop run 1")  # a network-down run waiting at a gate
+    remediation.acquire()
+    try:
+        result = run_cli("security-breach", "-i", str(inventory), "--yes")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "Took the remediation lock over from alice@laptop run 1" in " ".join(result.stdout.split())
+        alice_gates = ApprovalPolicy(operator="alice@laptop", environment="local", production=False,
+                                     preapproved=True, guard=standing_guard(local, "network-down"))
+        assert alice_gates.decide({"description": "Rollout restart op-node"})["approved"] is False
+    finally:
+        remediation.release()
     assert paused(lab)
     ours = sent_by(lab, first, {o.address.lower() for o in accounts.GUARDIAN_OWNERS[:2]} | inventory_accounts())
     assert len(ours) == 1 and Web3.to_hex(ours[0]["input"]).startswith(EXEC_TRANSACTION)

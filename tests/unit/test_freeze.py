@@ -87,3 +87,33 @@ def test_an_unreachable_cluster_warns_instead_of_blocking(tmp_path: Path) -> Non
     env = Environment("staging", tmp_path, {"jeju_kubeconfig": str(kubeconfig), "jeju_kube_context": "jeju-lab"})
     warning = freeze.guard(env, "network-down", check=False)
     assert warning is not None and "cannot read the security freeze" in warning
+
+
+def test_a_freeze_set_during_a_run_refuses_its_remaining_gates(kube: tuple[ThreadedKubeServer, Environment]) -> None:
+    from jeju_play.gates import ApprovalPolicy
+
+    server, env = kube
+    policy = ApprovalPolicy(operator="bob@desk", environment=env.name, production=False, preapproved=True,
+                            guard=freeze.standing_guard(env, "network-down"))
+    assert policy.decide({"description": "Rollout restart op-node"})["approved"] is True
+    set_freeze(server, FROZEN)
+    answer = policy.decide({"description": "Rollout restart op-node"})
+    assert answer["approved"] is False and answer["who"] == "jeju-play"
+    assert "security freeze" in answer["how"] and "jeju-play freeze lift -i staging" in answer["how"]
+    assert freeze.standing_guard(env, "security-breach") is None  # the breach response keeps its own gates
+
+
+def test_a_human_yes_does_not_beat_a_freeze_set_while_reading_the_gate(
+        kube: tuple[ThreadedKubeServer, Environment]) -> None:
+    from jeju_play.gates import ApprovalPolicy
+
+    server, env = kube
+
+    def yes_after_the_freeze(request: dict[str, str], word: str) -> str:
+        set_freeze(server, FROZEN)  # security-breach froze the stack while this operator read the gate
+        return word
+
+    policy = ApprovalPolicy(operator="bob@desk", environment=env.name, production=False,
+                            ask=yes_after_the_freeze, guard=freeze.standing_guard(env, "network-down"))
+    answer = policy.decide({"description": "Scale op-node to 1"})
+    assert answer["approved"] is False and "security freeze" in answer["how"]

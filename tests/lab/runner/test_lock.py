@@ -7,7 +7,7 @@ from kubernetes import client, config
 
 from jeju_play import environments
 from jeju_play.errors import Refused
-from jeju_play.lock import LEASE_NAME, RemediationLock
+from jeju_play.lock import LEASE_NAME, TAKES_OVER, RemediationLock
 
 
 def _leases(kubeconfig: str) -> client.CoordinationV1Api:
@@ -46,3 +46,19 @@ def test_an_expired_lease_is_taken_over(lab) -> None:  # type: ignore[no-untyped
         assert api.read_namespaced_lease(LEASE_NAME, "op-stack").spec.holder_identity == "carol@host run 3"
     finally:
         lock.release()
+
+
+def test_the_breach_response_takes_a_held_lock_over(lab) -> None:  # type: ignore[no-untyped-def]
+    env = environments.load(lab.project, "local")
+    api = _leases(lab.kubeconfig)
+    remediation = RemediationLock(env, holder="alice@laptop run 1")
+    remediation.acquire()
+    try:
+        response = RemediationLock(env, holder="bob@desk run 2", take_over=True)
+        response.acquire()
+        assert response.taken_from == "alice@laptop run 1"
+        assert api.read_namespaced_lease(LEASE_NAME, "op-stack").spec.holder_identity == "bob@desk run 2"
+        response.release()
+    finally:
+        remediation.release()
+    assert "security-breach" in TAKES_OVER and "network-down" not in TAKES_OVER
