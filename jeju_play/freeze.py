@@ -4,7 +4,8 @@ playbooks/security-breach.yml (role emergency_stop) writes ConfigMap `jeju-play-
 While its state is `frozen`, the runner refuses every incident that could restart or scale up the stopped
 components: all of them except security-breach itself and the read-only ones below (the rule lives here, not in
 catalog.yml), and a run that started before the freeze has every later gate refused (standing_guard, asked by
-the runner before each approval). `jeju-play freeze lift` marks it lifted, keeping who lifted it, when and why in the same ConfigMap.
+the runner before each approval). `jeju-play freeze lift` marks it lifted, keeping who lifted it, when and why
+in the same ConfigMap.
 The kubernetes client is imported only here, lazily: `jeju-play list` must stay quick.
 """
 
