@@ -322,6 +322,9 @@ def _conclude(summary: Summary, sink: _EventSink, rc: int, check: bool) -> None:
     elif sink.refused is not None:
         summary.outcome, summary.exit_code = "refused", int(ExitCode.REFUSED)
         summary.message = f"Refused at gate: {sink.refused.get('description')}. Nothing after it ran."
+        answer = sink.refused.get("answer") or {}
+        if answer.get("who") == "jeju-play":  # a guard, not a human, refused it: say why
+            summary.message += f" {answer.get('how', '')}"
     elif sink.escalated is not None:
         summary.outcome, summary.exit_code = "escalated", int(ExitCode.ESCALATED)
         summary.message = f"Escalated: {sink.escalated.get('reason')}"
