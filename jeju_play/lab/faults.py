@@ -93,6 +93,22 @@ async def heal_stuck_restart(world: LabWorld) -> None:
     await heal_crash(world)
 
 
+async def break_reth_memory(world: LabWorld) -> None:
+    world.faults.bloated_reth_pods = {uid_of(p) for p in world.pods("reth")}
+
+
+async def heal_reth_memory(world: LabWorld) -> None:
+    world.faults.bloated_reth_pods.clear()
+
+
+async def break_reth_leak(world: LabWorld) -> None:
+    world.faults.reth_leaks = True
+
+
+async def heal_reth_leak(world: LabWorld) -> None:
+    world.faults.reth_leaks = False
+
+
 async def break_partition(world: LabWorld) -> None:
     world.faults.partitioned_pods = {uid_of(p) for p in world.pods("op-proposer")}
 
@@ -260,6 +276,10 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
           "Scale the indexer (subsquid) to 0.", _nothing, _nothing),
     Fault("disk-full", "high-resource", "reth's log volume is over 80 % full.",
           "Delete logs older than 7 days: find /var/log -name '*.log' -mtime +7 -delete.", break_disk, heal_disk),
+    Fault("reth-memory-high", "high-resource", "reth's memory is over 80 % of its limit; a restart reclaims it.",
+          "kubectl rollout restart deployment/reth.", break_reth_memory, heal_reth_memory),
+    Fault("reth-memory-leak", "high-resource", "reth leaks: every pod, new ones too, is over 80 % of its memory.",
+          "None automatic: a restart does not help; hand to the development team.", break_reth_leak, heal_reth_leak),
     Fault("exploit", "security-breach", "An attacker drains the OptimismPortal every 2 s until it is paused.",
           "Pause through the guardian Safe; stop sequencer, batcher and proposer.", break_exploit, heal_exploit),
 ]}

@@ -42,6 +42,8 @@ class FaultState:
     volume_held: bool = False  # restart-stuck: crash-looping pods keep op-node's data volume attached
     attach_warned: set[str] = field(default_factory=set)  # uids of pods already given a FailedAttachVolume event
     partitioned_pods: set[str] = field(default_factory=set)  # uids of the op-proposer pods cut off from op-node
+    bloated_reth_pods: set[str] = field(default_factory=set)  # reth-memory-high: pods that grew before a restart
+    reth_leaks: bool = False  # reth-memory-leak: every reth pod, new ones too, grows past the threshold
     corrupt_pvc_uids: set[str] = field(default_factory=set)
     lost_node: str | None = None
     disk_percent: int = DISK_NORMAL_PERCENT  # reth's /var/log volume
@@ -64,6 +66,9 @@ class FaultState:
     def crashes(self, op_node_pod: dict[str, Any]) -> bool:
         """Only the pods that ran when the crash began: a new pod (a restart) runs."""
         return uid_of(op_node_pod) in self.crashing_pods
+
+    def reth_bloated(self, reth_pod: dict[str, Any]) -> bool:
+        return self.reth_leaks or uid_of(reth_pod) in self.bloated_reth_pods
 
     def out_of_memory(self, op_node_pod: dict[str, Any]) -> bool:
         if "sequencer-oom" not in self.active:

@@ -17,6 +17,7 @@ Obj = dict[str, Any]
 RESTART_EVERY_SECONDS = 5.0  # CrashLoopBackOff at lab speed: a restart every few seconds
 OVERLOAD_MILLICORES = 3050  # reth's extra CPU under rpc-overload, shared by its Ready replicas
 OVERLOAD_MEMORY_BYTES = 2 * 1024**3  # reth's extra memory (connections) under rpc-overload, shared too
+RETH_BLOATED_MEMORY_BYTES = 7 * 1024**3 + 512 * 1024**2  # 7.5Gi of reth's 8Gi limit: 94 %
 
 
 def app_of(pod: Obj) -> str:
@@ -147,6 +148,8 @@ class PodBehaviour:
         app = app_of(pod)
         faults = self.world.faults
         if app == "reth":
+            if faults.reth_bloated(pod):
+                return ContainerUsage(cpu_millicores=850, memory_bytes=RETH_BLOATED_MEMORY_BYTES)
             if "rpc-overload" not in faults.active:
                 return ContainerUsage(cpu_millicores=850, memory_bytes=5 * 1024**3)
             replicas = max(1, len(self.world.ready_pods("reth")))  # the load spreads over the replicas

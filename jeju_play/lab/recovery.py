@@ -5,7 +5,9 @@ Drills use these checks after the playbook ran; they read the lab the way a user
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +15,8 @@ from typing import Any
 from jeju_play.errors import LabError
 from jeju_play.lab.anvil import rpc_call
 from jeju_play.lab.control import Lab
+from jeju_play.lab.faults_state import memory_bytes
+from jeju_play.lab.topology import APP_LABEL, OP_STACK
 
 PAUSED_SELECTOR = "0x5c975abb"  # paused()
 LATEST_OUTPUT_INDEX_SELECTOR = "0x69f16eec"  # latestOutputIndex()
@@ -162,12 +166,32 @@ def rpc_fast(lab: Lab) -> Verdict:
     return verdict
 
 
+def _reth_memory_percent(lab: Lab) -> list[float]:
+    """Each reth pod's memory against its limit, read from the lab's API as `kubectl top pods` reads it."""
+    api = lab.state["endpoints"]["kube_api"]
+    pods = _get_json(f"{api}/api/v1/namespaces/{OP_STACK}/pods?labelSelector={APP_LABEL}%3Dreth")["items"]
+    limits = {p["metadata"]["name"]: memory_bytes(p["spec"]["containers"][0]["resources"]["limits"]["memory"])
+              for p in pods}
+    metrics = _get_json(f"{api}/apis/metrics.k8s.io/v1beta1/namespaces/{OP_STACK}/pods")["items"]
+    return [100 * memory_bytes(m["containers"][0]["usage"]["memory"]) / limits[m["metadata"]["name"]]
+            for m in metrics if limits.get(m["metadata"]["name"])]
+
+
+def _get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310 - the lab's own loopback API
+        return json.load(answer)
+
+
 def usage_normal(lab: Lab) -> Verdict:
-    """reth's log volume is under the runbook's 80 % and reth still serves."""
+    """reth's log volume and memory are under the runbook's 80 % and reth still serves."""
     status = lab.status()
-    verdict = Verdict(True, {"disk_percent": status["faults"]["disk_percent"], "reth": status["components"]["reth"]})
+    memory = _reth_memory_percent(lab)
+    verdict = Verdict(True, {"disk_percent": status["faults"]["disk_percent"], "reth": status["components"]["reth"],
+                             "reth_memory_percent": memory})
     if status["faults"]["disk_percent"] > RESOURCE_PERCENT:
         verdict.problems.append(f"reth's log volume is {status['faults']['disk_percent']} % full")
+    if any(percent > RESOURCE_PERCENT for percent in memory):
+        verdict.problems.append(f"reth's memory is {max(memory):.0f} % of its limit")
     if not status["components"]["reth"]["healthy"]:
         verdict.problems.append("reth has no Ready pod")
     verdict.recovered = not verdict.problems

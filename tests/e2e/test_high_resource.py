@@ -112,6 +112,31 @@ def test_reth_cpu_high_scales_reth_out(hr_lab: LabHandle) -> None:
     assert [(d["file"], d["key"], d["was"], d["live"]) for d in drift] == [("reth/values.yaml", "replicas", 1, 3)]
 
 
+def reth_pod_names(lab: LabHandle) -> set[str]:
+    return set(kubectl(lab, "get", "pods", "-l", "app.kubernetes.io/name=reth", "-o", "name").split())
+
+
+def test_reth_memory_high_is_reclaimed_by_a_restart(hr_lab: LabHandle) -> None:
+    hr_lab.lab.break_fault("reth-memory-high")
+    before = reth_pod_names(hr_lab)
+    done, record = high_resource(hr_lab, "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert classification(record) == "reth_memory"
+    assert reth_pod_names(hr_lab).isdisjoint(before)  # every reth pod is new
+    gates = json.loads((record / "summary.json").read_text())["gates"]
+    assert [(g["kind"], g["decision"]) for g in gates] == [("restart", "approved")]
+    assert "Status: Resolved" in artifact(record, "incident-report.md")
+
+
+def test_reth_memory_leak_is_escalated_after_one_restart(hr_lab: LabHandle) -> None:
+    hr_lab.lab.break_fault("reth-memory-leak")
+    done, record = high_resource(hr_lab, "--yes")
+    assert done.returncode == 3, done.stdout + done.stderr
+    summary = json.loads((record / "summary.json").read_text())
+    assert [g["kind"] for g in summary["gates"]] == ["restart"]  # one restart, then humans
+    assert summary["escalation"]["contact"] == "Development team" and "leak" in summary["message"]
+
+
 def test_drill_disk_full_recovers(lab: LabHandle) -> None:
     """The real `jeju-play drill` (fresh lab, break, settle, run, check from outside). Restarts the lab: last."""
     done = run_cli("drill", "high-resource", "--fault", "disk-full", "--json", timeout=240)

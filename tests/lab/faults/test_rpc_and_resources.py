@@ -90,3 +90,33 @@ def test_disk_full_deleting_old_logs_heals(healthy_lab: LabHandle) -> None:
     assert disk_used_percent(lab) > 80
     kubectl(lab, "exec", "deploy/reth", "--", "sh", "-c", "find /var/log -name '*.log' -mtime +7 -delete")
     assert disk_used_percent(lab) < 80
+
+
+# -- reth-memory-high / reth-memory-leak ------------------------------------------------------------------
+RETH_LIMIT_MI = 8 * 1024  # reth's memory limit in the lab (8Gi)
+
+
+def reth_memory_percent(lab: LabHandle) -> list[float]:
+    """The MEMORY column of `kubectl top pods -l app.kubernetes.io/name=reth`, as a share of reth's limit."""
+    lines = kubectl(lab, "top", "pods", "-l", "app.kubernetes.io/name=reth", "--no-headers").stdout.splitlines()
+    return [100 * int(line.split()[2].removesuffix("Mi")) / RETH_LIMIT_MI for line in lines]
+
+
+def test_reth_memory_high_is_over_80_percent_and_a_restart_reclaims_it(healthy_lab: LabHandle) -> None:
+    lab = healthy_lab
+    assert max(reth_memory_percent(lab)) < 80
+    lab.lab.break_fault("reth-memory-high")
+    assert max(reth_memory_percent(lab)) > 80
+    kubectl(lab, "rollout", "restart", "deployment/reth")
+    kubectl(lab, "rollout", "status", "deployment/reth", "--timeout=30s")
+    eventually(lambda: reth_memory_percent(lab), lambda values: values and max(values) < 80,
+               "reth's memory back under 80 % after the restart")
+
+
+def test_reth_memory_leak_comes_back_after_a_restart(healthy_lab: LabHandle) -> None:
+    lab = healthy_lab
+    lab.lab.break_fault("reth-memory-leak")
+    kubectl(lab, "rollout", "restart", "deployment/reth")
+    kubectl(lab, "rollout", "status", "deployment/reth", "--timeout=30s")
+    values = reth_memory_percent(lab)
+    assert values and min(values) > 80
