@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from jeju_play.errors import BadInput, LabError
-from jeju_play.lab.faults_state import DISK_FULL_PERCENT, DISK_NORMAL_PERCENT, uid_of
+from jeju_play.lab.faults_state import BROKEN_RELEASE_SUFFIX, DISK_FULL_PERCENT, DISK_NORMAL_PERCENT, uid_of
 from jeju_play.lab.sim import ProxyMode
 from jeju_play.lab.sim.logfmt import format_line
 from jeju_play.lab.topology import OP_NODE_DATA_PVC, OP_STACK
@@ -107,6 +107,24 @@ async def break_reth_leak(world: LabWorld) -> None:
 
 async def heal_reth_leak(world: LabWorld) -> None:
     world.faults.reth_leaks = False
+
+
+def _set_op_node_image(world: LabWorld, image_of: Callable[[str], str]) -> None:
+    """A release: change op-node's image (a merge patch replaces the whole containers list)."""
+    containers = [dict(c) for c in world.cluster.get("Deployment", "op-node", OP_STACK)["spec"]["template"]["spec"]
+                  ["containers"]]
+    if image_of(containers[0]["image"]) == containers[0]["image"]:
+        return
+    containers[0]["image"] = image_of(containers[0]["image"])
+    world.cluster.patch("Deployment", "op-node", OP_STACK, {"spec": {"template": {"spec": {"containers": containers}}}})
+
+
+async def break_deploy(world: LabWorld) -> None:
+    _set_op_node_image(world, lambda image: image.removesuffix(BROKEN_RELEASE_SUFFIX) + BROKEN_RELEASE_SUFFIX)
+
+
+async def heal_deploy(world: LabWorld) -> None:
+    _set_op_node_image(world, lambda image: image.removesuffix(BROKEN_RELEASE_SUFFIX))
 
 
 async def break_partition(world: LabWorld) -> None:
@@ -247,6 +265,9 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
           "op-node crash-loops holding its data volume: a rolling restart's new pod cannot attach it.",
           "Scale op-node to 0, then back to 1 (the runbook's recovery when a restart does not work).",
           break_stuck_restart, heal_stuck_restart),
+    Fault("bad-deploy", "rollback",
+          "A new op-node release crash-loops; the rollout stalls with the old pod still serving.",
+          "kubectl rollout undo deployment/op-node (back to the previous revision).", break_deploy, heal_deploy),
     Fault("bad-block", "network-down", "Derivation fails on a named L2 block; restarts do not help.",
           "None automatic: escalate to the OP Stack team.", break_bad_block, heal_bad_block),
     Fault("node-lost", "network-down", "op-node's node is NotReady; its pod is stuck until deleted.",

@@ -12,6 +12,7 @@ OOM_NEEDS_BYTES = 4 * GIB  # op-node under the sequencer-oom fault needs more th
 DISK_NORMAL_PERCENT = 41
 DISK_FULL_PERCENT = 92
 DISK_AFTER_CLEANUP_PERCENT = 38
+BROKEN_RELEASE_SUFFIX = "-rc.broken"  # bad-deploy: an op-node image tag that crashes at start-up
 
 
 def created_at(obj: dict[str, Any]) -> float:
@@ -66,6 +67,11 @@ class FaultState:
     def crashes(self, op_node_pod: dict[str, Any]) -> bool:
         """Only the pods that ran when the crash began: a new pod (a restart) runs."""
         return uid_of(op_node_pod) in self.crashing_pods
+
+    @staticmethod
+    def broken_release(pod: dict[str, Any]) -> bool:
+        return any(str(c.get("image", "")).endswith(BROKEN_RELEASE_SUFFIX)
+                   for c in pod.get("spec", {}).get("containers", []))
 
     def reth_bloated(self, reth_pod: dict[str, Any]) -> bool:
         return self.reth_leaks or uid_of(reth_pod) in self.bloated_reth_pods

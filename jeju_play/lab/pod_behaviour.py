@@ -74,6 +74,8 @@ class PodBehaviour:
             return self._crash_loop(pod, "OOMKilled", "sequencer-oom")
         if faults.crashes(pod):
             return self._crash_loop(pod, "Error", "sequencer-crash")
+        if faults.broken_release(pod):
+            return self._crash_loop(pod, "Error", "bad-deploy")
         holder = self.volume_holder(pod)
         if holder:
             return PodHealth(ready=False, phase="Pending", waiting_reason="ContainerCreating",

@@ -197,6 +197,17 @@ def usage_normal(lab: Lab) -> Verdict:
     verdict.recovered = not verdict.problems
     return verdict
 
+def rolled_back(lab: Lab) -> Verdict:
+    """Blocks flow and op-node's rollout is complete: every pod it has is Ready (none crash-loops)."""
+    verdict = blocks_flowing(lab)
+    op_node = lab.status()["components"]["op-node"]
+    if op_node["pods"] != op_node["ready"] or op_node["ready"] != op_node["replicas"]:
+        verdict.problems.append(f"op-node's rollout is not complete: {op_node['ready']} of {op_node['pods']} "
+                                f"pods Ready, {op_node['replicas']} wanted")
+    verdict.recovered = not verdict.problems
+    return verdict
+
+
 CHECKS: dict[str, Callable[[Lab], Verdict]] = {
     "network-down": blocks_flowing,
     "sequencer-restarts": blocks_flowing,
@@ -207,4 +218,5 @@ CHECKS: dict[str, Callable[[Lab], Verdict]] = {
     "batcher-failing": batches_landing,
     "low-balance": balances_funded,
     "proposer-stuck": outputs_proposed,
+    "rollback": rolled_back,
 }

@@ -63,8 +63,8 @@ def _broken(tmp_path: Path, mutate) -> Path:  # type: ignore[no-untyped-def]
         (lambda root, inc: inc[3]["aliases"].append("exploit"), "'exploit' names both"),
         (lambda root, inc: inc[4].update(severity="P9"), "severity P9 is not one of"),
         (lambda root, inc: inc[0].update(update_every=None), "need update_every"),
-        (lambda root, inc: (root / "playbooks" / "rollback.yml").write_text("---\n[]\n"),
-         "rollback: playbooks/rollback.yml exists; mark the entry `automated: true`"),
+        (lambda root, inc: (root / "playbooks" / "elevated-errors.yml").write_text("---\n[]\n"),
+         "elevated-errors: playbooks/elevated-errors.yml exists; mark the entry `automated: true`"),
     ],
 )
 def test_broken_catalog_fails_the_check(tmp_path: Path, mutate, expected: str, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -245,3 +245,26 @@ def test_pvc_corrupt_heals_by_restoring_the_newest_snapshot(healthy_lab: LabHand
     kubectl(lab, "scale", "deployment/op-node", "--replicas=1")
     kubectl(lab, "rollout", "status", "deployment/op-node", "--timeout=20s")
     blocks_flow(lab)
+
+
+# -- bad-deploy (rollback) --------------------------------------------------------------------------------
+def test_bad_deploy_new_release_crash_loops_while_the_old_pod_serves(healthy_lab: LabHandle) -> None:
+    lab = healthy_lab
+    lab.lab.break_fault("bad-deploy")
+    status = eventually(lambda: op_node_container(lab), crash_looping, "the new release's pod CrashLoopBackOff")
+    assert newest_op_node(lab)["spec"]["containers"][0]["image"].endswith("-rc.broken")
+    assert status["lastState"]["terminated"]["reason"] == "Error"
+    assert kubectl(lab, "rollout", "status", "deployment/op-node", "--timeout=3s", check=False).returncode != 0
+    assert "2" in kubectl(lab, "rollout", "history", "deployment/op-node").stdout.split()
+    blocks_flow(lab)  # the old pod still serves: a stalled rollout, not an outage
+
+
+def test_bad_deploy_heals_with_rollout_undo(healthy_lab: LabHandle) -> None:
+    lab = healthy_lab
+    lab.lab.break_fault("bad-deploy")
+    eventually(lambda: op_node_container(lab), crash_looping, "the new release's pod CrashLoopBackOff")
+    kubectl(lab, "rollout", "undo", "deployment/op-node")
+    kubectl(lab, "rollout", "status", "deployment/op-node", "--timeout=20s")
+    assert not crash_looping(op_node_container(lab))
+    assert not kubectl_json(lab, "get", "deployment/op-node")["spec"]["template"]["spec"]["containers"][0][
+        "image"].endswith("-rc.broken")
