@@ -34,6 +34,11 @@ class Incident:
     aliases: tuple[str, ...] = ()
     alerts: tuple[str, ...] = ()
 
+    @property
+    def routine(self) -> bool:
+        """A routine procedure rather than an incident: no status updates to send (update_every null)."""
+        return self.update_every is None
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "name": self.name, "title": self.title, "severity": self.severity,

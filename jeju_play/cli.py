@@ -150,7 +150,7 @@ def drill(
     else:
         verdict = {True: "[green]recovered[/green]", False: "[red]NOT recovered[/red]", None: "not checked"}
         out.print(f"Drill {report.incident} / {report.fault}: run exit {report.run_exit_code}, "
-                  f"lab {verdict[report.recovered]}, exit {report.exit_code}")
+                  f"lab {verdict[report.recovered]}, exit {report.exit_code}", soft_wrap=True)
         for problem in report.problems:
             out.print(f"  - {problem}", markup=False, soft_wrap=True)
         timings = ", ".join(f"{step.replace('_', ' ')} {seconds:.1f} s" for step, seconds in report.seconds.items())

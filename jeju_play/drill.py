@@ -12,7 +12,7 @@ from rich.console import Console
 
 from jeju_play import catalog as catalog_mod
 from jeju_play import environments
-from jeju_play.errors import BadInput, ExitCode
+from jeju_play.errors import BadInput, ExitCode, LabError
 from jeju_play.gates import ApprovalPolicy
 from jeju_play.record import operator
 from jeju_play.run import RunRequest, execute
@@ -32,27 +32,31 @@ class DrillReport:
     record: str = ""
 
 
-def default_fault(incident: str) -> str:
+def default_fault(incident: catalog_mod.Incident) -> str | None:
+    """The lab fault that makes `incident` happen; None for a routine procedure (run on a healthy lab)."""
     from jeju_play.lab.faults import FAULTS
 
     for item in FAULTS.values():
-        if item.incident == incident:
+        if item.incident == incident.name:
             return item.name
     for item in FAULTS.values():
-        if incident in item.also_for:
+        if incident.name in item.also_for:
             return item.name
-    raise BadInput(f"No lab fault makes '{incident}' happen yet: `jeju-play lab faults` lists them.")
+    if incident.routine:
+        return None
+    raise BadInput(f"No lab fault makes '{incident.name}' happen yet: `jeju-play lab faults` lists them.")
 
 
 def run_drill(root: Path, incident_name: str, fault_name: str | None, out: Console, quiet: bool) -> DrillReport:
     from jeju_play.lab.control import Lab
     from jeju_play.lab.faults import fault as lookup_fault
-    from jeju_play.lab.recovery import CHECKS
+    from jeju_play.lab.recovery import CHECKS, wait_until_steady
 
     incident = catalog_mod.load(root).get(incident_name)
     if not incident.automated:
         raise BadInput(f"'{incident.name}' is not automated yet, so there is no drill for it.")
-    fault = lookup_fault(fault_name or default_fault(incident.name))
+    chosen = fault_name or default_fault(incident)
+    fault = lookup_fault(chosen) if chosen else None
     lab = Lab.default()
     timings: dict[str, float] = {}
     start = time.monotonic()
@@ -61,16 +65,23 @@ def run_drill(root: Path, incident_name: str, fault_name: str | None, out: Conso
     lab.up()
     timings["lab_up"] = time.monotonic() - start
     env = environments.load(root, "local")
-    lab.break_fault(fault.name)
-    time.sleep(fault.settle_seconds)
-    timings["fault_settle"] = fault.settle_seconds
+    if fault is not None:
+        lab.break_fault(fault.name)
+        time.sleep(fault.settle_seconds)
+        timings["fault_settle"] = fault.settle_seconds
+    else:  # a routine procedure checks a running chain: let the fresh lab batch and propose first
+        warm_up = time.monotonic()
+        if not wait_until_steady(lab):
+            raise LabError("The fresh lab proposed no output within 90 s; see `jeju-play lab status` and .lab/ logs.")
+        timings["lab_warm_up"] = time.monotonic() - warm_up
     run_start = time.monotonic()
     view = RunView(console=out, quiet=quiet)
     policy = ApprovalPolicy(operator=f"{operator()} (drill)", environment=env.name, production=env.production,
                             preapproved=True)
-    outcome = execute(RunRequest(incident, env, root, extra_vars={"jeju_drill_fault": fault.name}), policy, view)
+    fault_label = fault.name if fault is not None else "none (routine procedure)"
+    outcome = execute(RunRequest(incident, env, root, extra_vars={"jeju_drill_fault": fault_label}), policy, view)
     timings["playbook"] = time.monotonic() - run_start
-    report = DrillReport(incident.name, fault.name, outcome.exit_code, outcome.exit_code, None,
+    report = DrillReport(incident.name, fault_label, outcome.exit_code, outcome.exit_code, None,
                          record=str(outcome.record_dir))
     check = CHECKS.get(incident.name)
     if outcome.exit_code == ExitCode.OK and check is not None:

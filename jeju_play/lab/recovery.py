@@ -88,6 +88,18 @@ def _latest_output(l1: str, oracle: str) -> tuple[int, str, int] | None:
     return index, "0x" + raw[:64], int(raw[128:192], 16)
 
 
+def wait_until_steady(lab: Lab, limit: float = 90.0) -> bool:
+    """A fresh lab is steady once it has batched and proposed: the first output is on L1 (~20 s after up)."""
+    state = lab.state
+    l1, oracle = state["endpoints"]["l1_anvil"], state["deployment"]["l2_output_oracle"]
+    deadline = time.monotonic() + limit
+    while _latest_output(l1, oracle) is None:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(1.0)
+    return True
+
+
 def outputs_proposed(lab: Lab) -> Verdict:
     """A new output appears within OUTPUT_WATCH_SECONDS and its root is the one op-node computes."""
     state = lab.state

@@ -118,3 +118,14 @@ def test_daily_checks_report_an_endpoint_that_does_not_answer(lab: LabHandle) ->
     assert {"Public RPC endpoint", "L2 block production"} <= set(failed)
     l2_line = next(line for line in report.splitlines() if line.startswith("| L2 block production"))
     assert "127.0.0.1:9" in l2_line and "Connection refused" in l2_line
+
+
+def test_drill_daily_checks_runs_the_routine_on_a_fresh_healthy_lab(lab: LabHandle) -> None:
+    """A routine procedure has no fault to break: its drill warms a fresh lab up and runs it. Restarts the lab: last."""
+    done = run_cli("drill", "daily-checks", "--json", env_extra=lab.env, timeout=240)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout[done.stdout.index("{"):])
+    assert report["fault"] == "none (routine procedure)" and report["run_exit_code"] == 0
+    assert "lab_warm_up" in report["seconds"]
+    summary = json.loads((Path(report["record"]) / "summary.json").read_text())
+    assert summary["incident"] == "daily-checks" and summary["outcome"] == "verified"
