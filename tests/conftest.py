@@ -39,11 +39,15 @@ def lab_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]
 
 @pytest.fixture
 def lab(lab_session: LabHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator[LabHandle]:
-    """The session's lab, healthy, with JEJU_PLAY_HOME & co pointing at it; every fault healed afterwards."""
+    """The session's lab, healthy and steady (it has batched and proposed: a drill may have restarted it), with
+    JEJU_PLAY_HOME & co pointing at it; every fault healed afterwards."""
+    from jeju_play.lab.recovery import wait_until_steady
+
     for key, value in lab_session.env.items():
         monkeypatch.setenv(key, value)
     if not lab_session.lab.running():
         lab_session.lab.up()
+    assert wait_until_steady(lab_session.lab), "the session lab proposed no output within 90 s"
     yield lab_session
     if lab_session.lab.running():
         lab_session.lab.heal()

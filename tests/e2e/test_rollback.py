@@ -82,14 +82,32 @@ def test_a_revision_that_does_not_exist_changes_nothing(bad_release: LabHandle) 
     assert op_node(bad_release).metadata.resource_version == version
 
 
-def test_nothing_earlier_to_roll_back_to_is_escalated(lab: LabHandle) -> None:
+@pytest.fixture
+def fresh_deployment(lab: LabHandle) -> Iterator[str]:
+    """A Deployment created for this test: one revision, nothing earlier (the lab's own ones change in tests)."""
     apps, _ = kube(lab)
-    version = apps.read_namespaced_deployment("op-batcher", NS).metadata.resource_version
-    done, record = rollback(lab, "--yes", "-e", "deployment=op-batcher")
+    labels = {"app.kubernetes.io/name": "canary"}
+    apps.create_namespaced_deployment(NS, {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "canary", "namespace": NS},
+        "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                 "template": {"metadata": {"labels": labels},
+                              "spec": {"containers": [{"name": "canary", "image": "busybox:1.36"}]}}}})
+    yield "canary"
+    apps.delete_namespaced_deployment("canary", NS)
+
+
+def test_nothing_earlier_to_roll_back_to_is_escalated(lab: LabHandle, fresh_deployment: str) -> None:
+    apps, _ = kube(lab)
+    wait_until(lambda: (apps.read_namespaced_deployment(fresh_deployment, NS).metadata.annotations or {}).get(
+        "deployment.kubernetes.io/revision") == "1", "the canary's first revision")
+    generation = apps.read_namespaced_deployment(fresh_deployment, NS).metadata.generation  # status moves on
+    assert generation == 1
+    done, record = rollback(lab, "--yes", "-e", f"deployment={fresh_deployment}")
     assert done.returncode == 3, done.stdout + done.stderr
     assert classification(record) == "no_earlier_revision"
-    assert apps.read_namespaced_deployment("op-batcher", NS).metadata.resource_version == version
-    assert "helm rollback op-batcher" in json.loads((record / "summary.json").read_text())["escalation"]["advice"]
+    assert apps.read_namespaced_deployment(fresh_deployment, NS).metadata.generation == generation
+    assert f"helm rollback {fresh_deployment}" in json.loads((record / "summary.json").read_text())["escalation"][
+        "advice"]
 
 
 def test_drill_rollback_recovers(lab: LabHandle) -> None:
