@@ -37,7 +37,8 @@ def no_batch_while(lab: LabHandle, error: str, started: float) -> None:
     def errors() -> int:
         return logs_since(lab, "op-batcher", started).lower().count(error.lower())
 
-    eventually(errors, lambda n: n >= 1, f"op-batcher logs '{error}'", within=20)
+    # A batch sent just before the fault waits out its 20 s confirmation timeout before the next attempt fails.
+    eventually(errors, lambda n: n >= 1, f"op-batcher logs '{error}'", within=45)
     first_block = l1(lab).eth.block_number
     eventually(errors, lambda n: n >= 2, f"op-batcher logs '{error}' again", within=20)
     assert inbox_txs(lab, first_block + 1) == []
