@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
-from jeju_play.lab.anvil import rpc_call
 from tests.support import LabHandle, recorded_runs, run_cli
-
-LATEST_OUTPUT_INDEX = "0x69f16eec"
 
 
 def newest_run(lab: LabHandle, incident: str) -> Path:
@@ -30,22 +26,8 @@ def resource_versions(lab: LabHandle) -> dict[str, str]:
     return {d["metadata"]["name"]: d["metadata"]["resourceVersion"] for d in listing["items"]}
 
 
-def wait_for_first_output(lab: LabHandle, limit: float = 60.0) -> None:
-    oracle = lab.state["deployment"]["l2_output_oracle"]
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        try:
-            rpc_call(lab.state["endpoints"]["l1_anvil"], "eth_call", [{"to": oracle, "data": LATEST_OUTPUT_INDEX},
-                                                                     "latest"])
-            return
-        except Exception:
-            time.sleep(1)
-    raise AssertionError("the lab proposed no output in time")
-
-
 def test_daily_checks_pass_on_a_healthy_lab_and_change_nothing(lab: LabHandle) -> None:
-    wait_for_first_output(lab)
-    before = resource_versions(lab)
+    before = resource_versions(lab)  # the `lab` fixture waited until the lab proposed its first output
     result = run_cli("daily-checks", "-i", "local", env_extra=lab.env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert resource_versions(lab) == before
