@@ -212,7 +212,7 @@ def usage_normal(lab: Lab) -> Verdict:
 def rolled_back(lab: Lab) -> Verdict:
     """Blocks flow and op-node's rollout is complete: every pod it has is Ready (none crash-loops)."""
     verdict = blocks_flowing(lab)
-    op_node = lab.status()["components"]["op-node"]
+    op_node = verdict.facts["op_node"]  # read by blocks_flowing after its watch
     if op_node["pods"] != op_node["ready"] or op_node["ready"] != op_node["replicas"]:
         verdict.problems.append(f"op-node's rollout is not complete: {op_node['ready']} of {op_node['pods']} "
                                 f"pods Ready, {op_node['replicas']} wanted")
