@@ -17,7 +17,7 @@ from pathlib import Path
 
 from kubernetes import client, config
 
-from jeju_play.lab.kube import Cluster, ThreadedKubeServer, write_kubeconfig
+from jeju_lab.kube_double import Cluster, ThreadedKubeServer, write_kubeconfig
 
 NAMESPACE = "op-stack"
 

@@ -19,8 +19,8 @@ from eth_utils import keccak
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from jeju_play.lab.anvil import AnvilNode, rpc_call  # noqa: E402
-from jeju_play.lab.chains.deploy import deploy_l1  # noqa: E402
+from jeju_lab.anvil import AnvilNode, rpc_call  # noqa: E402
+from jeju_lab.chains.deploy import deploy_l1  # noqa: E402
 from jeju_play.paths import collections_dir  # noqa: E402
 from tests.modules.conftest import run_module_file, run_playbook  # noqa: E402
 

@@ -27,7 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from jeju_play.lab.control import Lab  # noqa: E402
+from jeju_lab.control import Lab  # noqa: E402
 from jeju_play.paths import collections_dir  # noqa: E402
 from tests.support import lab_env, make_lab_project  # noqa: E402
 
@@ -45,7 +45,8 @@ def diagnose_seconds(playbook: Path, project: Path, check: bool) -> float:
     with tempfile.TemporaryDirectory() as private:
         events: list[dict[str, Any]] = []
         ansible_runner.run(
-            private_data_dir=private, playbook=str(playbook), inventory=str(project / "inventories" / "local"),
+            private_data_dir=private, playbook=str(playbook),
+            inventory=[str(project / "inventories" / "shared"), str(project / "inventories" / "local")],
             extravars={"ansible_python_interpreter": sys.executable, "jeju_run_dir": private,
                        "jeju_run_id": "bench"},
             envvars={"PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"],

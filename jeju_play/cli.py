@@ -19,11 +19,23 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from jeju_play import catalog as catalog_mod
-from jeju_play import environments, record
+from jeju_play import record
+from jeju_play.cli_audit import audit_app
+from jeju_play.cli_drift import drift as drift_command
 from jeju_play.cli_freeze import freeze_app
+from jeju_play.cli_incidents import incidents_app
+from jeju_play.cli_incidents import report as report_command
 from jeju_play.cli_lab import lab_app
+from jeju_play.cli_serve import approve as approve_command
+from jeju_play.cli_serve import deny as deny_command
+from jeju_play.cli_serve import serve as serve_command
+from jeju_play.cli_validate import validate
 from jeju_play.errors import BadInput, ExitCode, JejuPlayError
 from jeju_play.paths import project_root
+
+# typer escapes "[default: 20]" for rich even when help is plain click text (rich_markup_mode=None), so --help
+# printed "\\[default: 20]"; rich help costs 0.2 s of start-up. Plain help, unescaped:
+typer.core.HAS_RICH = False
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -54,11 +66,18 @@ runs_app = typer.Typer(help="Past runs from the record.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 app.add_typer(lab_app, name="lab")
 app.add_typer(freeze_app, name="freeze")
+app.add_typer(audit_app, name="audit")
+app.add_typer(incidents_app, name="incidents")
+app.command("validate")(validate)
+app.command("report")(report_command)
+app.command("drift")(drift_command)
+app.command("serve")(serve_command)
+app.command("approve")(approve_command)
+app.command("deny")(deny_command)
 
 # Commands that exist or are planned; incident names and aliases may never take them.
 PLANNED_COMMANDS = {"lab", "drill", "serve", "audit", "freeze", "help", "version"}
 _EXTRA_VAR = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
-_RESERVED_VAR_PREFIXES = ("ansible_", "jeju_run_", "jeju_project_root", "jeju_gate_preapproved")
 
 
 def command_names() -> set[str]:
@@ -74,36 +93,66 @@ def list_incidents(as_json: Annotated[bool, typer.Option("--json", help="Print J
     if as_json:
         out.print_json(json.dumps([i.as_dict() for i in cat.incidents]))
         return
-    table = Table(title="Jeju incidents (catalog.yml)")
-    for column in ("incident", "sev", "respond", "automated", "aliases", "summary"):
-        table.add_column(column)
+    wide = out.width >= 120  # aliases only where they fit; the summary wraps in its own column
+    table = Table(title="Jeju incidents (catalog.yml)", box=None, header_style="bold", pad_edge=False)
+    for column in ("incident", "sev", "respond", "auto"):
+        table.add_column(column, no_wrap=True)
+    if wide:
+        table.add_column("aliases")
+    table.add_column("summary", ratio=1)
     for i in cat.incidents:
-        table.add_row(i.name, i.severity, i.response_time, "yes" if i.automated else "no (manual)",
-                      ", ".join(i.aliases), i.summary)
+        row = [i.name, i.severity, i.response_time.removeprefix("< "), "yes" if i.automated else "no"]
+        table.add_row(*row, *([", ".join(i.aliases)] if wide else []), i.summary)
     out.print(table)
 
 
 @app.command()
-def show(incident: Annotated[str, typer.Argument(help="Incident name or alias.")]) -> None:
+def show(
+    incident: Annotated[str, typer.Argument(help="Incident name or alias.")],
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Every step, with its module.")] = False,
+) -> None:
     """Show what an incident's playbook does, phase by phase, and which steps are gated."""
     from jeju_play.outline import outline
     from jeju_play.runbook import find_section
 
     root = project_root()
     item = catalog_mod.load(root).get(incident)
-    out.print(f"[bold]{item.name}[/bold]: {item.title}  ({item.severity}, respond {item.response_time}, "
-              f"escalation level {item.escalation}, updates every {item.update_every or '-'})")
-    out.print(f"Runbook section: \"{item.runbook}\"    Playbook: {item.playbook}")
+    out.print(f"[bold]{item.name}[/bold]: {item.title}")
+    out.print(f"{item.severity}, respond {item.response_time}, escalation level {item.escalation}, "
+              f"updates every {item.update_every or '-'}", markup=False)
+    out.print(f"Runbook: \"{item.runbook}\"", markup=False)
+    out.print(f"Playbook: {item.playbook}", markup=False)
+    if not item.routine:
+        out.print("Tells people (roles/comms): when it opens, at each change, when verified or escalated; "
+                  "-v lists each message.", markup=False)
     if not item.automated:
         out.print("[yellow]Not automated yet.[/yellow] Running it prints the runbook's manual steps:")
         section = find_section(root / "docs" / "runbook.md", item.runbook)
         out.print(section.body if section else "(section not found)", markup=False)
         return
     for play in outline(root / item.playbook, root / "roles"):
-        out.print(f"\n[bold]{play.phase}[/bold]  {play.name}")
+        out.print(Text.assemble("\n", (play.phase.title(), "bold"), f"  {play.name.split(':', 1)[-1].strip()}"))
+        steps = Table.grid(padding=(0, 1))
+        steps.add_column(width=6)
+        steps.add_column()
+        branches: list[int] = []  # depths of the branches (steps that run for one cause) around this step
         for step in play.steps:
-            mark = "[bold yellow]GATE[/bold yellow] " if step.gated else "     "
-            out.print(f"  {mark}{'  ' * step.depth}{step.name}  [dim]{step.module}[/dim]")
+            while branches and branches[-1] >= step.depth:
+                branches.pop()
+            level = step.depth if verbose else len(branches)
+            if step.when:
+                steps.add_row(Text(""), Text.assemble("  " * level, (f"if {step.when}: ", "cyan"), step.name))
+                branches.append(step.depth)
+                continue
+            if step.bookkeeping and not (verbose or step.gated or step.escalates):
+                continue
+            mark = Text("GATE", "bold yellow") if step.gated else Text("HAND", "bold magenta") if (
+                step.escalates) else Text("")
+            name = Text("  " * (level + (1 if branches and not verbose else 0)) + step.name)
+            if verbose:
+                name.append(f"  {step.module}", style="dim")
+            steps.add_row(Text.assemble("  ", mark), name)
+        out.print(steps)
 
 
 @app.command("run", hidden=True)
@@ -117,20 +166,33 @@ def run_incident(
     ] = None,
     extra: Annotated[list[str] | None, typer.Option("-e", "--extra-var", help="KEY=VALUE for the playbook.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON.")] = False,
-    verbose: Annotated[int, typer.Option("-v", "--verbose", count=True, help="More Ansible output.")] = 0,
+    verbose: Annotated[int, typer.Option("-v", "--verbose", count=True, help="Show every task; -vv... Ansible's.")] = 0,
+    unreviewed: Annotated[bool, typer.Option("--unreviewed", help="On production: run content that is not "
+                                             "reviewed (uncommitted, off the reviewed branch), at an extra gate."
+                                             )] = False,
+    alerts_file: Annotated[str | None, typer.Option("--alerts-file", hidden=True)] = None,  # serve: the alerts
+    run_id: Annotated[str | None, typer.Option("--run-id", hidden=True)] = None,  # serve: the run id it recorded
 ) -> None:
     """Run an incident's playbook against an environment."""
-    from jeju_play.incident_run import run_from_cli
+    from jeju_play import request as request_mod
+    from jeju_play import terminal
+    from jeju_play.record import operator
+    from jeju_play.run import execute
+    from jeju_play.view import RunView
 
-    root = project_root()
-    item = catalog_mod.load(root).get(incident)
-    env = environments.load(root, inventory)
-    if yes_i_mean is not None and yes_i_mean != env.name:
-        raise BadInput(f"--yes-i-mean {yes_i_mean} does not match the environment '{env.name}'.")
-    code = run_from_cli(root, item, env, check=check, yes=yes or yes_i_mean is not None,
-                        confirmed=yes_i_mean == env.name, extra_vars=parse_extra_vars(extra or []),
-                        as_json=as_json, verbosity=verbose, out=out, err=err)
-    raise typer.Exit(code)
+    view = RunView(console=err if as_json else out, quiet=as_json, verbosity=verbose)
+    alerts = request_mod.read_alerts(alerts_file) if alerts_file else None
+    approval = request_mod.Approval(
+        operator=f"jeju-play serve ({operator()})" if alerts is not None else operator(), yes=yes,
+        yes_i_mean=yes_i_mean, ask=None if alerts is not None else terminal.ask_at(view, err),
+        confirm=terminal.confirm_at(err))
+    request = request_mod.build(project_root(), incident, inventory, approval, check=check,
+                                extra_vars=parse_extra_vars(extra or []), verbosity=verbose,
+                                origin="alert" if alerts is not None else "cli", run_id=run_id, alerts=alerts,
+                                unreviewed=unreviewed)
+    outcome = execute(request, view)
+    terminal.print_outcome(outcome, as_json, out)
+    raise typer.Exit(outcome.exit_code)
 
 
 @app.command()
@@ -138,13 +200,17 @@ def drill(
     incident: Annotated[str, typer.Argument(help="An automated incident (see `jeju-play list`).")],
     fault: Annotated[str | None, typer.Option("--fault", help="A lab fault (`jeju-play lab faults`).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the drill report as JSON.")] = False,
+    via_alerts: Annotated[bool, typer.Option("--via-alerts", help="Nothing typed: the lab's Prometheus fires, "
+                                             "jeju-play serve runs it, the drill approves its gates.")] = False,
 ) -> None:
     """Rehearse an incident on the lab: fresh lab, break, run with approvals given, check recovery."""
     from dataclasses import asdict
 
     from jeju_play.drill import run_drill
+    from jeju_play.drill_alerts import run_via_alerts
 
-    report = run_drill(project_root(), incident, fault, err if as_json else out, quiet=as_json)
+    drill_with = run_via_alerts if via_alerts else run_drill
+    report = drill_with(project_root(), incident, fault, err if as_json else out, quiet=as_json)
     if as_json:
         out.print_json(json.dumps(asdict(report)))
     else:
@@ -153,6 +219,9 @@ def drill(
                   f"lab {verdict[report.recovered]}, exit {report.exit_code}", soft_wrap=True)
         for problem in report.problems:
             out.print(f"  - {problem}", markup=False, soft_wrap=True)
+        if report.cause or report.planned_cause:
+            out.print(f"  plan (--check) found: {report.planned_cause}; the run acted on: {report.cause}",
+                      markup=False, soft_wrap=True)
         timings = ", ".join(f"{step.replace('_', ' ')} {seconds:.1f} s" for step, seconds in report.seconds.items())
         out.print(f"  timings: {timings}", markup=False, soft_wrap=True)
         out.print(f"  record: {report.record}", markup=False, soft_wrap=True)
@@ -172,12 +241,19 @@ def history(
     if not runs:
         out.print("No runs recorded yet.")
         return
-    table = Table(title="Runs")
-    for column in ("run id", "incident", "env", "outcome", "exit", "who", "started"):
-        table.add_column(column, no_wrap=column in ("run id", "started"))
+    # The run id holds the start time and the incident: at 80 columns the table keeps it whole and drops who
+    # (and truncates it before anything else) rather than squeezing every column to nothing.
+    table = Table(title="Runs", box=None, header_style="bold", pad_edge=False)
+    table.add_column("run id (start, incident)", no_wrap=True)
+    table.add_column("env", no_wrap=True, max_width=10, overflow="ellipsis")
+    table.add_column("outcome", no_wrap=True)
+    table.add_column("exit", no_wrap=True, justify="right")
+    wide = out.width >= 110
+    if wide:
+        table.add_column("who", no_wrap=True, overflow="ellipsis")
     for r in runs:
-        table.add_row(r.get("run_id", ""), r.get("incident", ""), r.get("environment", ""),
-                      r.get("outcome", ""), str(r.get("exit_code", "")), r.get("who", ""), r.get("started", ""))
+        row = [r.get("run_id", ""), r.get("environment", ""), r.get("outcome", ""), str(r.get("exit_code", ""))]
+        table.add_row(*row, *([r.get("who", "")] if wide else []))
     out.print(table)
 
 
@@ -195,6 +271,10 @@ def runs_show(
               f"outcome: {summary['outcome']} (exit {summary['exit_code']})")
     out.print(f"who: {summary['who']}  started: {summary['started']}  ended: {summary.get('ended')}")
     out.print(summary.get("message", ""), markup=False)
+    fired = summary.get("alerts") or []
+    if fired:
+        names = sorted({f"{a.get('alertname')} (since {a.get('startsAt')})" for a in fired})
+        out.print(f"  started by {len(fired)} alert(s): {', '.join(names)}", markup=False, soft_wrap=True)
     escalation = summary.get("escalation") or {}
     if escalation:
         out.print(f"  hand to: {escalation.get('contact')} (level {escalation.get('level')}); "
@@ -213,9 +293,12 @@ def parse_extra_vars(items: list[str]) -> dict[str, Any]:
         if not match:
             raise BadInput(f"-e expects KEY=VALUE, got {item!r}.")
         key, value = match.groups()
-        if key.startswith(_RESERVED_VAR_PREFIXES):
-            raise BadInput(f"-e {key}: that variable is set by jeju-play itself; choose another name.")
-        parsed[key] = yaml.safe_load(value) if value[:1] in "[{" else value
+        try:
+            parsed[key] = yaml.safe_load(value) if value[:1] in "[{" else value
+        except (yaml.YAMLError, ValueError, RecursionError) as exc:  # ValueError: a date such as 2024-13-45
+            problem = "nested too deep" if isinstance(exc, RecursionError) else (
+                getattr(exc, "problem", None) or str(exc).splitlines()[0])
+            raise BadInput(f"-e {key}: the value is not a YAML list or mapping ({problem}); fix or quote it.") from exc
     return parsed
 
 

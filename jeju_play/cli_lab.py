@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from jeju_play.lab.control import Lab
+    from jeju_lab.control import Lab
 
 lab_app = typer.Typer(help="The local lab: real anvil chains, a Kubernetes API double, op-stack simulators.",
                       no_args_is_help=True)
@@ -18,7 +18,7 @@ out = Console(highlight=False)
 
 
 def _lab() -> Lab:
-    from jeju_play.lab.control import Lab
+    from jeju_lab.control import Lab
 
     return Lab.default()
 

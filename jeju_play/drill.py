@@ -1,5 +1,8 @@
-"""`jeju-play drill INCIDENT [--fault F]`: a fresh lab, the fault, the playbook with approvals given, and a
-check from outside that the lab really recovered."""
+"""`jeju-play drill INCIDENT [--fault F]`: a fresh lab, the fault, the plan (`--check`), the playbook with
+approvals given, and a check from outside that the lab really recovered.
+
+The plan comes first, as on-call would run it, and is held to the run: the cause `--check` classified must be the
+cause the real run then acted on (a read that check mode skips would make them differ)."""
 
 from __future__ import annotations
 
@@ -11,11 +14,10 @@ from typing import Any
 from rich.console import Console
 
 from jeju_play import catalog as catalog_mod
-from jeju_play import environments
+from jeju_play import request as request_mod
 from jeju_play.errors import BadInput, ExitCode, LabError
-from jeju_play.gates import ApprovalPolicy
 from jeju_play.record import operator
-from jeju_play.run import RunRequest, execute
+from jeju_play.run import execute
 from jeju_play.view import RunView
 
 
@@ -30,11 +32,23 @@ class DrillReport:
     facts: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     record: str = ""
+    planned_cause: str | None = None  # the first round's cause in the --check run
+    cause: str | None = None  # the first round's cause in the real run
+    check_record: str = ""
+
+
+def first_cause(record_dir: Path) -> str | None:
+    """The cause the Decide phase chose in a run's first round (artifacts/classification); None without one."""
+    path = record_dir / "artifacts" / "classification"
+    if not path.is_file():
+        return None
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return lines[0].strip() if lines else None
 
 
 def default_fault(incident: catalog_mod.Incident) -> str | None:
     """The lab fault that makes `incident` happen; None for a routine procedure (run on a healthy lab)."""
-    from jeju_play.lab.faults import FAULTS
+    from jeju_lab.faults import FAULTS
 
     for item in FAULTS.values():
         if item.incident == incident.name:
@@ -48,9 +62,9 @@ def default_fault(incident: catalog_mod.Incident) -> str | None:
 
 
 def run_drill(root: Path, incident_name: str, fault_name: str | None, out: Console, quiet: bool) -> DrillReport:
-    from jeju_play.lab.control import Lab
-    from jeju_play.lab.faults import fault as lookup_fault
-    from jeju_play.lab.recovery import CHECKS, wait_until_steady
+    from jeju_lab.control import Lab
+    from jeju_lab.faults import fault as lookup_fault
+    from jeju_lab.recovery import wait_until_steady
 
     incident = catalog_mod.load(root).get(incident_name)
     if not incident.automated:
@@ -64,7 +78,6 @@ def run_drill(root: Path, incident_name: str, fault_name: str | None, out: Conso
         lab.down()  # a drill starts from a fresh lab: earlier remediations must not hide this fault
     lab.up()
     timings["lab_up"] = time.monotonic() - start
-    env = environments.load(root, "local")
     if fault is not None:
         lab.break_fault(fault.name)
         time.sleep(fault.settle_seconds)
@@ -74,16 +87,27 @@ def run_drill(root: Path, incident_name: str, fault_name: str | None, out: Conso
         if not wait_until_steady(lab):
             raise LabError("The fresh lab proposed no output within 90 s; see `jeju-play lab status` and .lab/ logs.")
         timings["lab_warm_up"] = time.monotonic() - warm_up
-    run_start = time.monotonic()
     view = RunView(console=out, quiet=quiet)
-    policy = ApprovalPolicy(operator=f"{operator()} (drill)", environment=env.name, production=env.production,
-                            preapproved=True)
     fault_label = fault.name if fault is not None else "none (routine procedure)"
-    outcome = execute(RunRequest(incident, env, root, extra_vars={"jeju_drill_fault": fault_label}), policy, view)
+    approval = request_mod.Approval(operator=f"{operator()} (drill)", yes=True, yes_i_mean="local")
+    runner_vars = {"jeju_drill_fault": fault_label}
+    check_start = time.monotonic()
+    planned = execute(request_mod.build(root, incident.name, "local", approval, check=True, runner_vars=runner_vars,
+                                        origin="drill"), view)
+    timings["check"] = time.monotonic() - check_start
+    run_start = time.monotonic()
+    outcome = execute(request_mod.build(root, incident.name, "local", approval, runner_vars=runner_vars,
+                                        origin="drill"), view)
     timings["playbook"] = time.monotonic() - run_start
     report = DrillReport(incident.name, fault_label, outcome.exit_code, outcome.exit_code, None,
-                         record=str(outcome.record_dir))
-    check = CHECKS.get(incident.name)
+                         record=str(outcome.record_dir), planned_cause=first_cause(planned.record_dir),
+                         cause=first_cause(outcome.record_dir), check_record=str(planned.record_dir))
+    if report.planned_cause != report.cause:
+        report.problems.append(f"--check planned for '{report.planned_cause}' but the run acted on '{report.cause}': "
+                               "a read the plan skips (check mode) or a lab still settling; compare the two "
+                               f"records ({planned.record_dir.name}, {outcome.record_dir.name})")
+        report.exit_code = int(ExitCode.FAILED)
+    check = fault.recovery_for(incident.name) if fault is not None else None
     if outcome.exit_code == ExitCode.OK and check is not None:
         verify_start = time.monotonic()
         verdict = check(lab)

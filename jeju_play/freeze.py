@@ -2,26 +2,22 @@
 
 playbooks/security-breach.yml (role emergency_stop) writes ConfigMap `jeju-play-freeze` in the op-stack namespace.
 While its state is `frozen`, the runner refuses every incident that could restart or scale up the stopped
-components: all of them except security-breach itself and the read-only ones below (the rule lives here, not in
-catalog.yml), and a run that started before the freeze has every later gate refused (standing_guard, asked by
-the runner before each approval). `jeju-play freeze lift` marks it lifted, keeping who lifted it, when and why
-in the same ConfigMap.
-The kubernetes client is imported only here, lazily: `jeju-play list` must stay quick.
+components (those whose catalog entry is not `allowed_while_frozen`), and a run that started before the freeze
+has every later gate refused (jeju_play/guards.py asks before each approval). `jeju-play freeze lift` marks it
+lifted, keeping who lifted it, when and why in the same ConfigMap.
+This module reads and lifts the freeze; the kubernetes client is imported lazily: `jeju-play list` stays quick.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from jeju_play.environments import Environment
-from jeju_play.errors import BadInput, JejuPlayError, Refused
+from jeju_play.errors import BadInput, JejuPlayError
 from jeju_play.record import now_iso
 
 CONFIGMAP = "jeju-play-freeze"
-# Incidents a freeze does not block: the breach response itself and procedures that change nothing.
-ALLOWED_WHILE_FROZEN = frozenset({"security-breach", "daily-checks", "handoff"})
 _TIMEOUT_SECONDS = 5
 
 
@@ -98,34 +94,6 @@ def read(env: Environment) -> Freeze | None:
         raise FreezeUnreadable(f"The cluster of '{env.name}' did not answer ({type(exc).__name__}); cannot "
                                "read the security freeze.") from exc
     return Freeze.from_data(env, namespace, dict(found.data or {}))
-
-
-def guard(env: Environment, incident: str, check: bool) -> str | None:
-    """Refuse (exit 4) an incident the freeze blocks; return a warning when the freeze could not be read."""
-    if check or incident in ALLOWED_WHILE_FROZEN or not env.variables.get("jeju_kubeconfig"):
-        return None  # nothing a freeze blocks, or no cluster to hold one
-    try:
-        freeze = read(env)
-    except FreezeUnreadable as exc:
-        return f"{exc} Running anyway: its playbook cannot change that cluster either."
-    if freeze is not None and freeze.active:
-        raise Refused(freeze.refusal(incident))
-    return None
-
-
-def standing_guard(env: Environment, incident: str) -> Callable[[], str | None] | None:
-    """For the runner's gates: why no gate of `incident` may be approved now (a freeze set during the run)."""
-    if incident in ALLOWED_WHILE_FROZEN or not env.variables.get("jeju_kubeconfig"):
-        return None
-
-    def reason() -> str | None:
-        try:
-            freeze = read(env)
-        except FreezeUnreadable:
-            return None  # the start of the run already warned; this run's playbook cannot reach it either
-        return freeze.refusal(incident) if freeze is not None and freeze.active else None
-
-    return reason
 
 
 def lift(env: Environment, reason: str, who: str) -> Freeze:

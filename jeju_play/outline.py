@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,12 @@ _TASK_KEYWORDS = {
     "with_items", "with_dict", "async", "poll", "throttle", "timeout",
 }
 GATE_MODULES = {"jeju.ops.gate", "gate"}
+ESCALATE_MODULES = {"jeju.ops.escalate", "escalate"}
+# Steps that only move facts, write the record or tell people (roles/comms, at every step of every incident, said
+# once in `jeju-play show`'s header): `jeju-play show -v` lists them.
+NOTIFY = {"chat_message", "pagerduty_event", "statuspage"}
+BOOKKEEPING = {"set_fact", "meta", "record", "file", "copy", "template", "debug", "fail", "assert",
+               "validate_argument_spec", "stat", "find", "async_status"} | NOTIFY
 _INCLUDES = {"ansible.builtin.include_tasks", "ansible.builtin.import_tasks", "include_tasks", "import_tasks"}
 _ROLES = {"ansible.builtin.include_role", "ansible.builtin.import_role", "include_role", "import_role"}
 
@@ -25,6 +32,15 @@ class Step:
     module: str
     gated: bool
     depth: int = 0
+    when: str = ""  # the condition of a branch, in brief ("cause l1_rpc_down")
+
+    @property
+    def escalates(self) -> bool:
+        return self.module in ESCALATE_MODULES
+
+    @property
+    def bookkeeping(self) -> bool:
+        return self.module.rsplit(".", maxsplit=1)[-1] in BOOKKEEPING or self.module in _INCLUDES | _ROLES
 
 
 @dataclass
@@ -34,8 +50,13 @@ class PlayOutline:
     steps: list[Step] = field(default_factory=list)
 
 
+def gates(playbook: Path, roles_dir: Path) -> list[Step]:
+    """Every gate the playbook can reach, through its includes and roles."""
+    return [step for play in outline(playbook, roles_dir) for step in play.steps if step.gated]
+
+
 def outline(playbook: Path, roles_dir: Path) -> list[PlayOutline]:
-    from jeju_play.run import phase_of
+    from jeju_play.events import phase_of
 
     plays = yamlio.load(playbook.read_text(encoding="utf-8")) or []
     result = []
@@ -52,6 +73,15 @@ def outline(playbook: Path, roles_dir: Path) -> list[PlayOutline]:
     return result
 
 
+_CAUSE = re.compile(r"cause\s*(==|in)\s*(\[[^\]]*\]|'[^']*')")
+
+
+def _branch(when: Any) -> str:
+    """A branch on the decided cause, as `cause X` (or `cause X, Y`); other conditions are not shown."""
+    found = _CAUSE.search(" ".join(when) if isinstance(when, list) else str(when or ""))
+    return f"cause {found.group(2).strip('[]').replace(chr(39), '')}" if found else ""
+
+
 def _module(task: dict[str, Any]) -> str:
     for key in task:
         if key not in _TASK_KEYWORDS and key not in ("block", "rescue", "always"):
@@ -59,33 +89,40 @@ def _module(task: dict[str, Any]) -> str:
     return "block" if "block" in task else "?"
 
 
-def _steps(tasks: list[Any], base: Path, roles_dir: Path, depth: int) -> list[Step]:
+def _steps(tasks: list[Any], base: Path, roles_dir: Path, depth: int,
+           within: frozenset[Path] = frozenset()) -> list[Step]:
+    """The steps of `tasks`, includes expanded once: a file that includes itself (incident's rounds) is not
+    expanded again inside itself (`within` holds the files being expanded)."""
     steps: list[Step] = []
     for task in tasks:
         if not isinstance(task, dict):
             continue
         if "block" in task:
             steps += _steps(task["block"] + task.get("rescue", []) + task.get("always", []), base, roles_dir,
-                            depth)
+                            depth, within)
             continue
         module = _module(task)
         name = str(task.get("name", module))
-        steps.append(Step(name, module, module in GATE_MODULES, depth))
+        steps.append(Step(name, module, module in GATE_MODULES, depth, _branch(task.get("when"))))
         arg = task.get(module)
         if module in _INCLUDES and isinstance(arg, str | dict) and "{{" not in str(arg):
             file = arg if isinstance(arg, str) else arg.get("file", "")
-            path = base / file
-            if path.is_file():
-                steps += _steps(yamlio.load(path.read_text()) or [], path.parent, roles_dir, depth + 1)
+            path = (base / file).resolve()
+            if path.is_file() and path not in within:
+                steps += _steps(yamlio.load(path.read_text()) or [], path.parent, roles_dir, depth + 1,
+                                within | {path})
         elif module in _ROLES and isinstance(arg, dict):
             steps += _role_steps(str(arg.get("name", "")), roles_dir, depth + 1,
-                                 str(arg.get("tasks_from", "main")))
+                                 str(arg.get("tasks_from", "main")).removesuffix(".yml"), within)
     return steps
 
 
-def _role_steps(role: str, roles_dir: Path, depth: int, tasks_from: str = "main") -> list[Step]:
+def _role_steps(role: str, roles_dir: Path, depth: int, tasks_from: str = "main",
+                within: frozenset[Path] = frozenset()) -> list[Step]:
     short = role.rsplit(".", maxsplit=1)[-1]
-    path = roles_dir / short / "tasks" / f"{tasks_from}.yml"
+    path = (roles_dir / short / "tasks" / f"{tasks_from}.yml").resolve()
     if not path.is_file():
         return [Step(f"role {role}", "role", False, depth)]
-    return _steps(yamlio.load(path.read_text()) or [], path.parent, roles_dir, depth)
+    if path in within:
+        return []
+    return _steps(yamlio.load(path.read_text()) or [], path.parent, roles_dir, depth, within | {path})

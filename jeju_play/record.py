@@ -1,4 +1,5 @@
-"""The run record: runs/<run-id>/ with events.jsonl (hash-chained), approvals.jsonl and summary.json.
+"""The run record: runs/<run-id>/ with events.jsonl and approvals.jsonl (each hash-chained) and summary.json
+(anchored to both chains' last hashes); `jeju-play audit verify` checks them (jeju_play.audit).
 
 Everything written here is scrubbed of the environment's secret values first.
 """
@@ -6,7 +7,6 @@ Everything written here is scrubbed of the environment's secret values first.
 from __future__ import annotations
 
 import getpass
-import hashlib
 import json
 import os
 import secrets
@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from jeju_play import audit
 from jeju_play.errors import BadInput
 from jeju_play.paths import runs_dir
 
@@ -78,6 +79,15 @@ class Summary:
     phases: dict[str, PhaseResult] = field(default_factory=dict)
     gates: list[dict[str, Any]] = field(default_factory=list)
     escalation: dict[str, Any] | None = None  # level, contact and advice when the run was handed to humans
+    origin: str = "cli"  # cli, drill or alert
+    cause: dict[str, Any] | None = None  # the decision: cause, cause_text, healthy
+    tried: list[str] = field(default_factory=list)  # each change made (or, in check mode, planned)
+    proof: str = ""  # what verification saw
+    incident_id: str | None = None  # the incident this run worked on (jeju_play.incidents)
+    incident_closed: bool = False  # this run closed it (a verified recovery)
+    alerts: list[dict[str, Any]] = field(default_factory=list)  # the alerts that started it (serve): name,
+    # fingerprint, labels, startsAt
+    content: dict[str, Any] | None = None  # what ran: commit, tree, reviewed branch, signature (jeju_play.review)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -115,28 +125,33 @@ class RunRecord:
         self.dir.mkdir(parents=True, exist_ok=False)
         (self.dir / "artifacts").mkdir()
         self._scrub = scrubber
-        self._last_hash = "0" * 64
+        self._last_hash = audit.GENESIS
         self._seq = 0
+        self._last_approval_hash = audit.GENESIS
+        self._approvals = 0
 
     def append_event(self, event: dict[str, Any]) -> None:
         self._seq += 1
-        body = self._scrub.data({"seq": self._seq, **event})
-        canonical = json.dumps(body, sort_keys=True, default=str)
-        digest = hashlib.sha256((self._last_hash + canonical).encode()).hexdigest()
-        line = json.dumps({**body, "prev_hash": self._last_hash, "hash": digest}, default=str)
-        self._last_hash = digest
-        with (self.dir / "events.jsonl").open("a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
+        self._last_hash = self._chain(audit.EVENTS, {"seq": self._seq, **event}, self._last_hash)
 
     def append_approval(self, approval: dict[str, Any]) -> None:
-        with (self.dir / "approvals.jsonl").open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(self._scrub.data(approval), default=str) + "\n")
+        self._approvals += 1
+        self._last_approval_hash = self._chain(audit.APPROVALS, {"seq": self._approvals, **approval},
+                                               self._last_approval_hash)
+
+    def _chain(self, name: str, entry: dict[str, Any], prev_hash: str) -> str:
+        body = audit.jsonable(self._scrub.data(entry))
+        digest = audit.link(prev_hash, body)
+        audit.append_line(self.dir / name, json.dumps({**body, "prev_hash": prev_hash, "hash": digest}))
+        return digest
 
     def write_summary(self, summary: Summary) -> None:
-        path = self.dir / "summary.json"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self._scrub.data(summary.as_dict()), indent=2, default=str) + "\n")
-        tmp.replace(path)
+        """summary.json, anchored to the chains as they stand, replaced atomically (never half-written)."""
+        for name in (audit.EVENTS, audit.APPROVALS):
+            audit.sync(self.dir / name)
+        data = audit.anchored(self._scrub.data(summary.as_dict()), (self._seq, self._last_hash),
+                              (self._approvals, self._last_approval_hash))
+        audit.atomic_write(self.dir / audit.SUMMARY, json.dumps(data, indent=2) + "\n")
 
     def scrub_artifacts(self) -> None:
         """Playbooks write reports under artifacts/; make sure no secret survives in them."""
@@ -164,7 +179,11 @@ def list_runs(base: Path | None = None) -> list[dict[str, Any]]:
 def load_run(run_id: str, base: Path | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     folder = (base or runs_dir()) / run_id
     summary_path = folder / "summary.json"
-    if "/" in run_id or not summary_path.is_file():
+    try:
+        found = "/" not in run_id and summary_path.is_file()
+    except (OSError, ValueError):  # a run id too long for a file name, or with a NUL byte
+        found = False
+    if not found:
         raise BadInput(f"No run '{run_id}' in {base or runs_dir()}. `jeju-play history` lists the runs.")
     approvals_path = folder / "approvals.jsonl"
     approvals = [json.loads(line) for line in approvals_path.read_text().splitlines()] if (

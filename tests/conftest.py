@@ -8,7 +8,24 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import FIXTURE_PROJECT, LabHandle, running_lab
+from tests.support import FIXTURE_PROJECT, LabHandle, link_collection, running_lab
+
+# Longest files first. `make unit` runs two workers with --dist loadfile: xdist hands whole files to the worker
+# that is free, in collection order, so the lab-backed files (minutes each) that came last alphabetically
+# (monitoring/) left one worker running alone at the end. Longest-first ordering evens the two out; the file
+# size stands in for its length within each tree. Tests inside a file keep their order.
+SLOW_TREES = ("e2e", "monitoring", "lab")
+TESTS = Path(__file__).resolve().parent
+
+
+def _weight(item: pytest.Item) -> tuple[int, int]:
+    path = Path(str(item.path))
+    tree = path.relative_to(TESTS).parts[0] if path.is_relative_to(TESTS) else ""
+    return (SLOW_TREES.index(tree) if tree in SLOW_TREES else len(SLOW_TREES), -path.stat().st_size)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=_weight)
 
 
 @pytest.fixture
@@ -23,6 +40,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runs_dir: Path) -> 
     """A writable copy of the fixture project (catalog, runbook, inventories, playbooks), as JEJU_PLAY_HOME."""
     copy = tmp_path / "project"
     shutil.copytree(FIXTURE_PROJECT, copy)
+    link_collection(copy)
     monkeypatch.setenv("JEJU_PLAY_HOME", str(copy))
     return copy
 
@@ -41,7 +59,7 @@ def lab_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]
 def lab(lab_session: LabHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator[LabHandle]:
     """The session's lab, healthy and steady (it has batched and proposed: a drill may have restarted it), with
     JEJU_PLAY_HOME & co pointing at it; every fault healed afterwards."""
-    from jeju_play.lab.recovery import wait_until_steady
+    from jeju_lab.recovery import wait_until_steady
 
     for key, value in lab_session.env.items():
         monkeypatch.setenv(key, value)

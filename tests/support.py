@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from jeju_play.lab.control import Lab
+from jeju_lab.control import Lab
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_PROJECT = ROOT / "tests" / "fixtures" / "project"
@@ -29,16 +31,44 @@ def recorded_runs(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*") if p.is_dir()) if folder.exists() else []
 
 
+# What makes a project tree the collection jeju.ops besides its catalog and playbooks (jeju_play.paths.Project).
+COLLECTION_PARTS = ("plugins", "roles", "meta", "galaxy.yml", "ansible.cfg")
+
+
+def link_collection(project: Path) -> None:
+    """Give a test project the checkout's roles, plugins and ansible.cfg, so that it runs as the runner runs it."""
+    for name in COLLECTION_PARTS:
+        if not (project / name).exists():
+            (project / name).symlink_to(ROOT / name)
+
+
+def commit_project(project: Path) -> str:
+    """Make the project's tree reviewed content, as jeju_play.review reads it: all committed, and the commit on
+    origin/main (a clone of the reviewed repository). Call it after the test's own edits; returns the commit."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(project), "-c", "user.name=jeju-play tests",
+                               "-c", "user.email=tests@jeju.invalid", *args], capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    if not (project / ".git").exists():
+        git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-q", "--allow-empty", "-m", "reviewed")
+    git("update-ref", "refs/remotes/origin/main", "HEAD")
+    return git("rev-parse", "HEAD")
+
+
 def make_lab_project(base: Path) -> Path:
     """A private copy of the project for a lab: its own inventories (lab.yml lands here), .lab and runs.
 
-    Playbooks, catalog and runbook are the checkout's (symlinked), so tests run the real ones.
+    Playbooks, catalog, runbook, roles and plugins are the checkout's (symlinked), so tests run the real ones.
     """
     import shutil
 
     base.mkdir(parents=True, exist_ok=True)
-    for name in ("catalog.yml", "docs", "playbooks"):
+    for name in ("catalog.yml", "docs", "playbooks", "reports"):
         (base / name).symlink_to(ROOT / name)
+    link_collection(base)
     shutil.copytree(ROOT / "inventories", base / "inventories", ignore=shutil.ignore_patterns("lab.yml"))
     return base
 
@@ -141,3 +171,152 @@ def artifact(record: Path, name: str) -> str:
 def classification(record: Path) -> str:
     """The cause the Decide phase chose (first line of artifacts/classification)."""
     return artifact(record, "classification").splitlines()[0]
+
+
+def wait_until(predicate: Any, what: str, limit: float = 40.0, every: float = 0.5) -> None:
+    """Wait on a condition of the lab (never a fixed sleep); fail naming what never happened."""
+    deadline = time.monotonic() + limit
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the lab never reached: {what}")
+        time.sleep(every)
+
+
+@dataclass
+class Kube:
+    """The kubernetes client's APIs on the lab's cluster, as a user's scripts would use them."""
+
+    apps: Any
+    core: Any
+    networking: Any
+    custom: Any
+    coordination: Any
+
+
+def kubectl(lab: LabHandle, *args: str) -> str:
+    """kubectl against the lab's op-stack namespace, as an engineer types it; its stdout (fails on an error)."""
+    from jeju_lab.topology import KUBE_CONTEXT, OP_STACK
+
+    return subprocess.run(["kubectl", "--kubeconfig", lab.kubeconfig, "--context", KUBE_CONTEXT, "-n", OP_STACK,
+                           *args], capture_output=True, text=True, check=True, timeout=30).stdout
+
+
+def log_volume_percent(lab: LabHandle) -> int:
+    """How full reth's log volume is (`kubectl exec deploy/reth -- df -h`, the /var/log line)."""
+    line = next(line for line in kubectl(lab, "exec", "deploy/reth", "--", "df", "-h").splitlines()
+                if line.endswith("/var/log"))
+    return int(line.split()[4].removesuffix("%"))
+
+
+def kube(lab: LabHandle) -> Kube:
+    from kubernetes import client, config
+
+    from jeju_lab.topology import KUBE_CONTEXT
+
+    api = config.new_client_from_config(config_file=lab.kubeconfig, context=KUBE_CONTEXT)
+    return Kube(client.AppsV1Api(api), client.CoreV1Api(api), client.NetworkingV1Api(api),
+                client.CustomObjectsApi(api), client.CoordinationV1Api(api))
+
+
+def l2_head(lab: LabHandle) -> tuple[int, int]:
+    """The L2 chain's head: (number, timestamp), read from the L2 anvil itself."""
+    from jeju_lab.anvil import rpc_call
+
+    block = rpc_call(lab.state["endpoints"]["l2_anvil"], "eth_getBlockByNumber", ["latest", False])
+    return int(block["number"], 16), int(block["timestamp"], 16)
+
+
+def blocks_flow(lab: LabHandle, count: int = 2, within: float = 15.0) -> bool:
+    """Whether `count` new L2 blocks appear within `within` seconds."""
+    start = l2_head(lab)[0]
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if l2_head(lab)[0] >= start + count:
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def comms_captured(lab: LabHandle) -> list[dict[str, Any]]:
+    """Every request the lab's comms double (Slack, Discord, PagerDuty, Statuspage) received, in order."""
+    import requests
+    import yaml
+
+    base = yaml.safe_load((lab.project / "inventories/local/group_vars/all/lab.yml").read_text())[
+        "jeju_comms_capture_url"]
+    answer = requests.get(f"{base}/_captured", timeout=5)
+    answer.raise_for_status()
+    return list(answer.json())
+
+
+@dataclass
+class ServeHandle:
+    """A `jeju-play serve` process the test started (stopped by pid), and a real HTTP client for it."""
+
+    process: subprocess.Popen[str]
+    url: str
+    state: Path
+    log: Path
+
+    def request(self, method: str, path: str, body: bytes | dict[str, Any] | None = None,
+                token: str | None = None, headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+        import json
+        import urllib.error
+        import urllib.request
+
+        data = json.dumps(body).encode() if isinstance(body, dict) else body
+        sent = {**({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})}
+        request = urllib.request.Request(self.url + path, data=data, method=method, headers=sent)
+        try:
+            with urllib.request.urlopen(request, timeout=20) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"{}")
+
+    def served_runs(self) -> list[dict[str, Any]]:
+        return list(self.request("GET", "/runs")[1]["runs"])
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8") if self.log.exists() else ""
+
+
+@contextmanager
+def running_serve(*environments: str, state: Path, extra_args: tuple[str, ...] = ()) -> Iterator[ServeHandle]:
+    """`jeju-play serve -i ENV ...` on a free loopback port, up once /healthz answers; stopped by pid at the end,
+    with the runs it started (each in its own session)."""
+    import json
+    import signal
+
+    from jeju_lab.anvil import free_port
+
+    port = free_port()
+    state.mkdir(parents=True, exist_ok=True)
+    log = state.parent / f"{state.name}-serve.log"
+    args = [str(JEJU_PLAY), "serve", *(a for env in environments for a in ("-i", env)),
+            "--listen", f"127.0.0.1:{port}", *extra_args]
+    with open(log, "a", encoding="utf-8") as out:
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, text=True,
+                                   env={**os.environ, "JEJU_PLAY_SERVE_STATE": str(state)})
+    handle = ServeHandle(process, f"http://127.0.0.1:{port}", state, log)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if handle.request("GET", "/healthz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"serve did not come up: {handle.output()}")
+            time.sleep(0.1)
+        yield handle
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=20)
+        state_file = state / "state.json"
+        runs = json.loads(state_file.read_text())["runs"] if state_file.exists() else []
+        for run in runs:
+            if run.get("pid") and run.get("ended") is None:
+                with suppress(ProcessLookupError, PermissionError):
+                    os.killpg(run["pid"], signal.SIGTERM)

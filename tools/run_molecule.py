@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from jeju_play.lab.control import Lab  # noqa: E402
+from jeju_lab.control import Lab  # noqa: E402
 from tests.support import lab_env, make_lab_project  # noqa: E402
 
 

@@ -22,4 +22,25 @@ options:
     description: Seconds to wait for each endpoint.
     type: float
     default: 5.0
+  validate_certs:
+    description:
+      - Check the endpoints' TLS certificates. Proxies come from C(https_proxy), C(http_proxy) and C(no_proxy).
+    type: bool
+    default: true
+  ca_path:
+    description: A CA bundle (PEM) to check the endpoints' certificates with, instead of the system's.
+    type: path
+"""
+
+    # For modules whose endpoints are their own options (a single URL): only the certificate options.
+    TLS = r"""
+options:
+  validate_certs:
+    description:
+      - Check the endpoints' TLS certificates. Proxies come from C(https_proxy), C(http_proxy) and C(no_proxy).
+    type: bool
+    default: true
+  ca_path:
+    description: A CA bundle (PEM) to check the endpoints' certificates with, instead of the system's.
+    type: path
 """

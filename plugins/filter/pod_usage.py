@@ -10,40 +10,27 @@ cpu_millicores, cpu_limit_millicores, cpu_percent, memory_bytes, memory_limit_by
     {{ df_h_output | jeju.ops.df_usage }}
 
 `df -h` output -> one entry per filesystem: filesystem, size, used, avail, percent (int), mount.
+
+    {{ usage | jeju.ops.resources_above(disks, jeju_thresholds.resource_percent) }}
+
+What is above the threshold, one label each ("POD cpu", "POD memory", "disk MOUNT").
 """
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleFilterError
+from ansible_collections.jeju.ops.plugins.filter.k8s_units import k8s_bytes, k8s_millicores
 
 APP_LABEL = "app.kubernetes.io/name"
-CPU_SUFFIXES = {"n": 1e-6, "u": 1e-3, "m": 1.0}
-MEMORY_SUFFIXES = {"Ki": 1024, "Mi": 1024**2, "Gi": 1024**3, "Ti": 1024**4,
-                   "k": 1000, "K": 1000, "M": 10**6, "G": 10**9, "T": 10**12}
 
 
 def cpu_millicores(quantity):
     """A Kubernetes CPU quantity ("3900m", "120000000n", "4") -> millicores."""
-    text = str(quantity).strip()
-    try:
-        for suffix, factor in CPU_SUFFIXES.items():
-            if text.endswith(suffix):
-                return float(text[: -len(suffix)]) * factor
-        return float(text) * 1000
-    except ValueError:
-        raise AnsibleFilterError(f"pod_usage: '{quantity}' is not a CPU quantity (e.g. 500m)") from None
+    return k8s_millicores(quantity)
 
 
 def memory_bytes(quantity):
     """A Kubernetes memory quantity ("8Gi", "262144Ki", "1G", "1048576") -> bytes."""
-    text = str(quantity).strip()
-    try:
-        for suffix in sorted(MEMORY_SUFFIXES, key=len, reverse=True):
-            if text.endswith(suffix):
-                return int(float(text[: -len(suffix)]) * MEMORY_SUFFIXES[suffix])
-        return int(float(text))
-    except ValueError:
-        raise AnsibleFilterError(f"pod_usage: '{quantity}' is not a memory quantity (e.g. 8Gi)") from None
+    return k8s_bytes(quantity)
 
 
 def _percent(used, limit):
@@ -95,6 +82,17 @@ def df_usage(text):
     return rows
 
 
+def hot(usage, key, limit):
+    return [u for u in usage if isinstance(u.get(key), (int, float)) and u[key] > limit]
+
+
+def resources_above(usage, disks, limit):
+    limit = float(limit)
+    return ([f"{u['pod']} cpu" for u in hot(usage or [], "cpu_percent", limit)]
+            + [f"{u['pod']} memory" for u in hot(usage or [], "memory_percent", limit)]
+            + [f"disk {d['mount']}" for d in disks or [] if d.get("percent", 0) > limit])
+
+
 class FilterModule:
     def filters(self):
-        return {"pod_usage": pod_usage, "df_usage": df_usage}
+        return {"pod_usage": pod_usage, "df_usage": df_usage, "resources_above": resources_above}

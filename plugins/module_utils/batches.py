@@ -88,7 +88,7 @@ def last_batch(client: RpcClient, batcher: str, inbox: str, nonce: int, head: in
     window holds one)."""
     hi = head
     for target in range(nonce, max(0, nonce - LOOKBACK_TXS), -1):
-        block, _ = first_block_where(
+        block, _found = first_block_where(
             client, min(lo, hi), hi,
             lambda b: [Call("eth_getTransactionCount", [batcher, block_tag(b)])],
             lambda r, t=target: hex_int(r[0]) >= t,

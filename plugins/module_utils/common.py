@@ -3,13 +3,23 @@
 
 from __future__ import annotations
 
+import traceback
+
+from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.jeju.ops.plugins.module_utils.rpc import RpcClient, RpcError
 from ansible_collections.jeju.ops.plugins.module_utils.units import UnitError
+
+# HTTPS to the endpoints: certificate checks on by default, an optional CA bundle (doc fragment jeju.ops.rpc.tls).
+TLS_ARGS = dict(
+    validate_certs=dict(type="bool", default=True),
+    ca_path=dict(type="path"),
+)
 
 RPC_ARGS = dict(
     rpc_urls=dict(type="list", elements="str", required=True, aliases=["rpc_url"]),
     expect_chain_id=dict(type="int"),
     timeout=dict(type="float", default=5.0),
+    **TLS_ARGS,
 )
 
 KEY_ARGS = dict(
@@ -32,8 +42,14 @@ def rpc_args(**extra: dict) -> dict:
     return spec
 
 
+def tls_params(params: dict) -> dict:
+    """RpcClient's certificate options from a module's parameters (TLS_ARGS)."""
+    validate = params.get("validate_certs")
+    return {"validate_certs": True if validate is None else bool(validate), "ca_path": params.get("ca_path")}
+
+
 def client_for(params: dict, key: str = "rpc_urls") -> RpcClient:
-    return RpcClient(params[key], timeout=params.get("timeout") or 5.0)
+    return RpcClient(params[key], timeout=params.get("timeout") or 5.0, **tls_params(params))
 
 
 def run_module(module, logic, url_key: str | None = "rpc_urls") -> None:
@@ -46,6 +62,9 @@ def run_module(module, logic, url_key: str | None = "rpc_urls") -> None:
         module.fail_json(msg=str(exc), **_with_report(dict(exc.facts), client))
     except (RpcError, UnitError, ValueError) as exc:
         module.fail_json(msg=str(exc), **_with_report({}, client))
+    except ImportError as exc:  # eth-abi, eth-account, eth-utils are imported where they are used
+        library = (exc.name or "eth-utils").partition(".")[0].replace("_", "-")
+        module.fail_json(msg=missing_required_lib(library), exception=traceback.format_exc())
     module.exit_json(**_with_report(result, client))
 
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import traceback
+
 from ansible_collections.jeju.ops.plugins.module_utils.abi import decode, eth_call, revert_reason
 from ansible_collections.jeju.ops.plugins.module_utils.rpc import (
     Call,
@@ -12,7 +14,15 @@ from ansible_collections.jeju.ops.plugins.module_utils.rpc import (
     check_chain_id,
     hex_int,
 )
-from eth_utils import to_checksum_address
+
+try:
+    from eth_utils import to_checksum_address
+except ImportError:
+    HAS_ETH_UTILS = False
+    ETH_UTILS_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_ETH_UTILS = True
+    ETH_UTILS_IMPORT_ERROR = None
 
 OUTPUT_TYPES = ["(bytes32,uint128,uint128)"]
 

@@ -42,8 +42,8 @@ def normalize_methods(methods: list) -> list[Call]:
     return calls
 
 
-def one_sample(url: str, call: Call, timeout: float) -> tuple[str, float, str | None]:
-    client = RpcClient([url], timeout=timeout)
+def one_sample(url: str, call: Call, timeout: float, tls: dict | None = None) -> tuple[str, float, str | None]:
+    client = RpcClient([url], timeout=timeout, **(tls or {}))
     started = time.monotonic()
     try:
         result = client.batch([call])[0]
@@ -54,13 +54,13 @@ def one_sample(url: str, call: Call, timeout: float) -> tuple[str, float, str | 
 
 
 def probe(url: str, methods: list, samples: int, concurrency: int, threshold_ms: float,
-          max_error_rate: float, timeout: float) -> dict:
+          max_error_rate: float, timeout: float, tls: dict | None = None) -> dict:
     calls = normalize_methods(methods)
     plan = [calls[i % len(calls)] for i in range(samples)]
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        outcomes = list(pool.map(lambda c: one_sample(url, c, timeout), plan))
-    ok_ms = [ms for _, ms, err in outcomes if err is None]
-    errors = [(m, err) for m, _, err in outcomes if err is not None]
+        outcomes = list(pool.map(lambda c: one_sample(url, c, timeout, tls), plan))
+    ok_ms = [ms for _method, ms, err in outcomes if err is None]
+    errors = [(m, err) for m, _ms, err in outcomes if err is not None]
     facts = {
         "url": redact_url(url), "samples": samples, "concurrency": concurrency,
         "p50_ms": _round(percentile(ok_ms, 50)), "p95_ms": _round(percentile(ok_ms, 95)),

@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import time
 import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass, field
+
+from ansible.module_utils.urls import ConnectionError as UrlConnectionError
+from ansible.module_utils.urls import open_url
 
 DEFAULT_TIMEOUT = 5.0
 
@@ -53,7 +55,7 @@ class Attempt:
 
 def redact_url(url: str) -> str:
     """Drop userinfo and path tokens (API keys live there) so endpoints can be reported."""
-    scheme, _, rest = url.partition("://")
+    scheme, _sep, rest = url.partition("://")
     host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
     path = rest.split("/", 1)[1] if "/" in rest else ""
     return f"{scheme}://{host}/{'…' if len(path) > 16 else path}".rstrip("/")
@@ -62,11 +64,15 @@ def redact_url(url: str) -> str:
 class RpcClient:
     """Failover in order: the first URL that answers serves the following calls until it fails."""
 
-    def __init__(self, urls: list[str] | str, timeout: float = DEFAULT_TIMEOUT):
+    def __init__(self, urls: list[str] | str, timeout: float = DEFAULT_TIMEOUT, validate_certs: bool = True,
+                 ca_path: str | None = None):
         self.urls = [urls] if isinstance(urls, str) else list(urls)
         if not self.urls:
             raise RpcError("no RPC URL given: set rpc_urls to at least one endpoint")
         self.timeout = timeout
+        # open_url honours http(s)_proxy / no_proxy from the environment, CA bundles and certificate checks.
+        self.validate_certs = validate_certs
+        self.ca_path = ca_path
         self.attempts: list[Attempt] = []
         self.round_trips = 0
         self.url: str | None = None  # the endpoint that answered last
@@ -145,11 +151,11 @@ class RpcClient:
 
     def _post(self, url: str, payload: object) -> object:
         body = json.dumps(payload).encode()
-        request = urllib.request.Request(  # noqa: S310 - http(s) RPC URLs from the inventory
-            url, data=body, headers={"Content-Type": "application/json"})
         self.round_trips += 1
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - http(s) RPC URLs
+            with open_url(url, data=body, headers={"Content-Type": "application/json"}, method="POST",
+                          timeout=self.timeout, validate_certs=self.validate_certs, ca_path=self.ca_path,
+                          http_agent="jeju.ops", use_netrc=False) as response:
                 raw = response.read()
         except urllib.error.HTTPError as exc:
             raw = exc.read()
@@ -157,7 +163,7 @@ class RpcClient:
                 return json.loads(raw)  # some nodes answer JSON-RPC errors with HTTP 4xx/5xx
             except ValueError:
                 raise RpcError(f"HTTP {exc.code} {exc.reason}") from None
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, UrlConnectionError) as exc:
             reason = getattr(exc, "reason", exc)
             raise RpcError(f"unreachable ({reason})") from None
         try:

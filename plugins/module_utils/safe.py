@@ -190,7 +190,7 @@ def execution_logged(client: RpcClient, safe: str, safe_tx_hash: str, from_block
 
     topic = "0x" + keccak(text="ExecutionSuccess(bytes32,uint256)").hex()
     logs = client.call("eth_getLogs", {"address": safe, "topics": [topic], "fromBlock": hex(from_block),
-                                        "toBlock": "latest"})
+                                       "toBlock": "latest"})
     wanted = safe_tx_hash[2:].lower()
     return any(log["data"][2:66].lower() == wanted or wanted in [t[2:].lower() for t in log["topics"][1:]]
                for log in logs)

@@ -10,7 +10,7 @@ description:
   - Reads every balance in one batched JSON-RPC request (with the chain id), failing over along O(rpc_urls).
   - Replaces C(cast balance) for the batcher, proposer and other operational accounts.
 version_added: 0.1.0
-author: Jeju operations
+author: Jeju operations (@jeju-ops)
 extends_documentation_fragment:
   - jeju.ops.rpc
   - jeju.ops.read_only

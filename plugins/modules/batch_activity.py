@@ -16,7 +16,7 @@ description:
     batcher address sends nothing but batches. The last batch is checked to go to the inbox.
   - Reading nonces at past blocks needs the node to hold state for them (archive or recent enough).
 version_added: 0.1.0
-author: Jeju operations
+author: Jeju operations (@jeju-ops)
 extends_documentation_fragment:
   - jeju.ops.rpc
   - jeju.ops.read_only

@@ -12,7 +12,7 @@ description:
   - Fails when the chain id differs from O(expect_chain_id), naming both.
   - With O(watch_seconds), waits and reports how many blocks were added meanwhile.
 version_added: 0.1.0
-author: Jeju operations
+author: Jeju operations (@jeju-ops)
 extends_documentation_fragment:
   - jeju.ops.rpc
   - jeju.ops.read_only

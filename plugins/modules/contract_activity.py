@@ -14,7 +14,7 @@ description:
   - Suspects are O(suspects) when given, else the O(top) senders with the largest attributed outflows.
   - Never sends a transaction.
 version_added: 0.1.0
-author: Jeju operations
+author: Jeju operations (@jeju-ops)
 extends_documentation_fragment:
   - jeju.ops.rpc
 options:
@@ -43,7 +43,11 @@ transactions:
   description: Transactions to the contracts (hash, block, from, contract, value_wei, status, selector).
   returned: success
   type: list
-outflows: {description: Per block outflows (block, contract, wei, senders, shared)., returned: success, type: list}
+outflows:
+  description: Per block outflows (block, contract, wei, senders, shared).
+  returned: success
+  type: list
+  elements: dict
 suspects:
   description: Suspect addresses with their attributed outflow (wei string) and transaction count.
   returned: success
@@ -112,7 +116,7 @@ def rank_suspects(txs, outflows, given, top):
         chosen = [checksum(a, "suspect") for a in given]
         source = "given"
     else:
-        chosen = [a for a, _ in sorted(totals.items(), key=lambda kv: -kv[1])[:top]]
+        chosen = [a for a, _wei in sorted(totals.items(), key=lambda kv: -kv[1])[:top]]
         source = "largest outflows"
     return [{"address": a, "outflow_wei": str(totals.get(a, 0)), "transactions": counts.get(a, 0), "source": source}
             for a in chosen]

@@ -11,7 +11,7 @@ description:
   - Ends the play with a failure marked C(escalated=true); the jeju-play runner ends the run with exit code 3
     and records the reason, the facts and the advice for whoever takes over.
 version_added: 0.1.0
-author: Jeju operations
+author: Jeju operations (@jeju-ops)
 options:
   reason:
     description: Why no automatic fix applies.
@@ -31,10 +31,15 @@ options:
     description: The facts that led here, for the record.
     type: dict
 attributes:
+  action:
+    support: full
+    description: Runs on the controller as the action plugin of the same name.
   check_mode:
     support: full
+    description: Escalates in check mode too; it changes nothing either way.
   diff_mode:
     support: none
+    description: Changes nothing, so there is no diff.
 """
 
 EXAMPLES = r"""

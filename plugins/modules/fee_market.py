@@ -11,7 +11,7 @@ description:
     where the node serves it, the blob base fee (C(eth_blobBaseFee)) in one batched JSON-RPC request.
   - Values are returned in wei (exact integers) and gwei.
 version_added: 0.1.0
-author: Jeju operations
+author: Jeju operations (@jeju-ops)
 extends_documentation_fragment:
   - jeju.ops.rpc
   - jeju.ops.read_only

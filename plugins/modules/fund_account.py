@@ -17,7 +17,9 @@ description:
     recording it; the next run finds the transaction by hash and the sender's nonce and waits for it.
   - EIP-1559 fees; waits for the receipt and O(confirmations).
 version_added: 0.1.0
-author: Jeju operations
+author: Jeju operations (@jeju-ops)
+extends_documentation_fragment:
+  - jeju.ops.rpc.tls
 options:
   rpc_urls:
     description: JSON-RPC endpoints of the chain, tried in order (failover).
@@ -154,9 +156,9 @@ ARGUMENT_SPEC = rpc_args(
     confirmations=dict(type="int", default=1),
     receipt_timeout=dict(type="float", default=120),
     lock_timeout=dict(type="float", default=300),
+    expect_chain_id=dict(type="int", required=True),  # required here: this module sends money
     **KEY_ARGS,
 )
-ARGUMENT_SPEC["expect_chain_id"] = dict(type="int", required=True)
 
 
 def resolve_recipient(to, allowed):

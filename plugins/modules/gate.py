@@ -11,12 +11,24 @@ description:
   - Declares a dangerous step (restart, scale, config patch, funding transfer, pause) in a playbook.
   - Under the jeju-play runner the run stops, shows O(description) and the exact O(change), and waits for an
     answer from the terminal, from C(--yes), or from the alert receiver's approval endpoint.
+  - Outside the runner (plain ansible-playbook, AWX / AAP) nobody is asked. The gate is approved only when the
+    variable C(jeju_gate_approvals) names it by its approval name C(<environment>:<kind>:<target>), for example
+    C(mainnet:restart:op-stack/deployment/op-node), where environment is C(jeju_environment). One approval
+    approves the gates of that kind on that target in that environment, and nothing else.
+  - C(jeju_gate_approvals) is a list of approval names, or of mappings with C(gate) (the approval name), C(by) (who
+    approved, recorded) and C(note); or one string with one approval name a line (an AWX survey answer). There
+    is no wildcard.
+  - In check mode the gate asks nobody; it reports its approval name and publishes the names of all the gates
+    it passed as the custom stat C(jeju_gate_proposals) (C(set_stats) style, not per host), which AWX hands to
+    the next nodes of a workflow (see docs/awx.md).
   - A refusal, or no answer before O(timeout), fails the task with C(gate_refused=true); the runner ends the
     run with exit code 4. The gate never approves by itself.
-  - Outside the runner (plain ansible-playbook, molecule) the gate refuses unless the variable
-    C(jeju_gate_preapproved) is true.
+  - A playbook may handle a refusal itself (C(failed_when) on the gate task, then its own next step, such as an
+    escalation naming the command to run); the runner then records the refusal but does not end the run as refused.
+  - C(jeju_gate_preapproved=true) approves every gate, for molecule and tests only; it is ignored on a
+    C(jeju_production) environment and in an AWX / AAP job (C(awx_job_id) set).
 version_added: 0.1.0
-author: Jeju operations
+author: Jeju operations (@jeju-ops)
 options:
   description:
     description: What the step does, in one sentence the approver can judge.
@@ -37,14 +49,19 @@ options:
     description: Seconds to wait for an answer; defaults to the inventory's C(jeju_gate_timeout_seconds).
     type: float
 attributes:
+  action:
+    support: full
+    description: Runs on the controller as the action plugin of the same name.
   check_mode:
     support: full
-    description: In check mode the gate does not ask; it reports what it would have asked.
+    description: In check mode the gate does not ask; it reports what it would have asked and its approval name.
   diff_mode:
     support: none
+    description: The gate shows O(change) to the approver; it changes nothing itself.
 """
 
 EXAMPLES = r"""
+# In a playbook:
 - name: Ask before restarting op-node
   jeju.ops.gate:
     description: Restart op-node so that it picks up the backup L1 RPC
@@ -52,6 +69,11 @@ EXAMPLES = r"""
     target: op-stack/deployment/op-node
     change:
       kubectl: kubectl rollout restart -n op-stack deployment/op-node
+
+# Approving it without the runner (AWX extra vars, or ansible-playbook -e @approvals.yml):
+#   jeju_gate_approvals:
+#     - gate: mainnet:restart:op-stack/deployment/op-node
+#       by: alice
 """
 
 RETURN = r"""
@@ -68,7 +90,10 @@ would_ask:
   returned: check mode
   type: bool
 gate:
-  description: The request (id, task, description, kind, target, change) and the answer (approved, who, how, when).
+  description:
+    - The request (id, task, description, kind, target, change, approval) and the answer (approved, who, how,
+      when).
+    - C(approval) is the gate's approval name C(<environment>:<kind>:<target>) that C(jeju_gate_approvals) gives.
   returned: always
   type: dict
 """

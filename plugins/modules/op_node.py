@@ -17,7 +17,9 @@ description:
   - In check mode nothing is changed and the result says what would be done.
   - The admin methods need op-node's C(--rpc.enable-admin).
 version_added: 0.1.0
-author: Jeju operations
+author: Jeju operations (@jeju-ops)
+extends_documentation_fragment:
+  - jeju.ops.rpc.tls
 options:
   rpc_url:
     description: op-node's RPC (port 9545 by default).
@@ -76,7 +78,7 @@ output_root: {description: The output root at block_number., returned: output_at
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.jeju.ops.plugins.module_utils.common import run_module
+from ansible_collections.jeju.ops.plugins.module_utils.common import TLS_ARGS, run_module
 from ansible_collections.jeju.ops.plugins.module_utils.op_node import op_node_action
 
 ARGUMENT_SPEC = dict(
@@ -86,6 +88,7 @@ ARGUMENT_SPEC = dict(
     unsafe_head_hash=dict(type="str"),
     block_number=dict(type="int"),
     timeout=dict(type="float", default=5.0),
+    **TLS_ARGS,
 )
 
 

@@ -15,7 +15,7 @@ description:
   - With O(op_node_rpc_url), asks op-node for C(optimism_outputAtBlock) at the output's L2 block and reports
     RV(mismatch) (what monitorism's fault detector checks).
 version_added: 0.1.0
-author: Jeju operations
+author: Jeju operations (@jeju-ops)
 extends_documentation_fragment:
   - jeju.ops.rpc
   - jeju.ops.read_only
@@ -88,9 +88,11 @@ endpoint: {description: The settlement-chain endpoint that answered., returned: 
 rpc_round_trips: {description: HTTP requests made to the settlement chain., returned: always, type: int}
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.jeju.ops.plugins.module_utils.common import checksum, rpc_args, run_module
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.jeju.ops.plugins.module_utils.common import checksum, rpc_args, run_module, tls_params
 from ansible_collections.jeju.ops.plugins.module_utils.oracle import (
+    ETH_UTILS_IMPORT_ERROR,
+    HAS_ETH_UTILS,
     compare_recent_outputs,
     compare_with_op_node,
     oracle_state,
@@ -108,7 +110,7 @@ def read_oracle(module, client):
     p = module.params
     facts = oracle_state(client, p["expect_chain_id"], checksum(p["address"], "L2OutputOracle address"))
     if p["op_node_rpc_url"]:
-        op_node = RpcClient([p["op_node_rpc_url"]], timeout=p["timeout"])
+        op_node = RpcClient([p["op_node_rpc_url"]], timeout=p["timeout"], **tls_params(p))
         facts.update(compare_with_op_node(op_node, facts))
         if p["recent_outputs"] > 0:
             facts.update(compare_recent_outputs(client, op_node, facts, p["recent_outputs"]))
@@ -118,6 +120,8 @@ def read_oracle(module, client):
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    if not HAS_ETH_UTILS:
+        module.fail_json(msg=missing_required_lib("eth-utils"), exception=ETH_UTILS_IMPORT_ERROR)
     run_module(module, read_oracle)
 
 

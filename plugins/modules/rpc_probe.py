@@ -12,9 +12,10 @@ description:
   - Degraded means p95 above O(threshold_ms) or an error rate above O(max_error_rate).
   - For a plain HTTP health check use M(ansible.builtin.uri) instead.
 version_added: 0.1.0
-author: Jeju operations
+author: Jeju operations (@jeju-ops)
 extends_documentation_fragment:
   - jeju.ops.read_only
+  - jeju.ops.rpc.tls
 options:
   url:
     description: The endpoint to probe.
@@ -74,7 +75,7 @@ reasons: {description: Why it is degraded., returned: success, type: list, eleme
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.jeju.ops.plugins.module_utils.common import run_module
+from ansible_collections.jeju.ops.plugins.module_utils.common import TLS_ARGS, run_module, tls_params
 from ansible_collections.jeju.ops.plugins.module_utils.probe import probe
 
 ARGUMENT_SPEC = dict(
@@ -85,6 +86,7 @@ ARGUMENT_SPEC = dict(
     threshold_ms=dict(type="float", default=500),
     max_error_rate=dict(type="float", default=0.01),
     timeout=dict(type="float", default=5.0),
+    **TLS_ARGS,
 )
 
 
@@ -93,7 +95,7 @@ def run_probe(module, _client):
     if p["samples"] < 1 or p["concurrency"] < 1:
         module.fail_json(msg="samples and concurrency must be at least 1")
     facts = probe(p["url"], p["methods"], p["samples"], p["concurrency"], p["threshold_ms"],
-                  p["max_error_rate"], p["timeout"])
+                  p["max_error_rate"], p["timeout"], tls_params(p))
     return dict(changed=False, **facts)
 
 

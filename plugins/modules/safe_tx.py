@@ -17,7 +17,7 @@ description:
     C(execTransaction) with C(eth_call) before sending; a revert fails with the contract's reason and the
     Safe's C(GS0xx) code explained. In check mode it only simulates.
 version_added: 0.1.0
-author: Jeju operations
+author: Jeju operations (@jeju-ops)
 extends_documentation_fragment:
   - jeju.ops.rpc
 options:

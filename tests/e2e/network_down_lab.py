@@ -9,20 +9,21 @@ import time
 from pathlib import Path
 from typing import Any
 
-from jeju_play.lab.anvil import rpc_call
-from jeju_play.lab.topology import OP_NODE_MEMORY_LIMIT
-from tests.support import LabHandle, run_incident
+from jeju_lab.topology import OP_NODE_MEMORY_LIMIT
+from tests.support import LabHandle, blocks_flow, l2_head, run_incident, wait_until
+from tests.support import kube as support_kube
+
+__all__ = ["blocks_flow", "l2_head", "wait_until"]
 
 NS = "op-stack"
 L1_ENV = "OP_NODE_L1_ETH_RPC"
+OP_NODE_DATA_PVC = "op-node-data"
 STALL_SECONDS = 5  # inventories/local: jeju_thresholds.block_stall_seconds
 
 
 def kube(lab: LabHandle) -> Any:
-    from kubernetes import client, config
-
-    api = config.new_client_from_config(config_file=lab.kubeconfig, context="jeju-lab")
-    return client.AppsV1Api(api), client.CoreV1Api(api)
+    clients = support_kube(lab)
+    return clients.apps, clients.core
 
 
 def op_node(lab: LabHandle) -> Any:
@@ -33,22 +34,16 @@ def op_node_env(lab: LabHandle) -> dict[str, str]:
     return {e.name: e.value for e in op_node(lab).spec.template.spec.containers[0].env}
 
 
+def data_claim(lab: LabHandle) -> str:
+    """The claim op-node's `data` volume mounts."""
+    volumes = op_node(lab).spec.template.spec.volumes or []
+    return next((v.persistent_volume_claim.claim_name for v in volumes
+                 if v.name == "data" and v.persistent_volume_claim), "")
+
+
 def op_node_pods(lab: LabHandle) -> list[Any]:
     pods = kube(lab)[1].list_namespaced_pod(NS, label_selector="app.kubernetes.io/name=op-node").items
     return sorted(pods, key=lambda p: p.metadata.name)
-
-
-def l2_head(lab: LabHandle) -> tuple[int, int]:
-    block = rpc_call(lab.state["endpoints"]["l2_anvil"], "eth_getBlockByNumber", ["latest", False])
-    return int(block["number"], 16), int(block["timestamp"], 16)
-
-
-def wait_until(predicate: Any, what: str, limit: float = 40.0) -> None:
-    deadline = time.monotonic() + limit
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the lab never reached: {what}")
-        time.sleep(0.5)
 
 
 def wait_for_stall(lab: LabHandle) -> int:
@@ -57,26 +52,21 @@ def wait_for_stall(lab: LabHandle) -> int:
     return l2_head(lab)[0]
 
 
-def blocks_flow(lab: LabHandle, count: int = 2) -> bool:
-    start = l2_head(lab)[0]
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if l2_head(lab)[0] >= start + count:
-            return True
-        time.sleep(0.5)
-    return False
-
-
 def reset_op_node(lab: LabHandle) -> None:
-    """Put op-node back as the lab started it: primary L1 URL, the seeded memory limit, one Ready replica."""
+    """Put op-node back as the lab started it: primary L1 URL, the seeded memory limit, its data claim, one Ready
+    replica."""
     apps, _ = kube(lab)
     primary = lab.state["endpoints"]["l1_rpc_urls"][0]
-    container = op_node(lab).spec.template.spec.containers[0]
+    template = op_node(lab).spec.template.spec
+    container = template.containers[0]
+    claim = data_claim(lab)
     patch: dict[str, Any] = {"spec": {"replicas": 1}}
-    if op_node_env(lab).get(L1_ENV) != primary or container.resources.limits["memory"] != OP_NODE_MEMORY_LIMIT:
-        patch["spec"]["template"] = {"spec": {"containers": [{
-            "name": container.name, "env": [{"name": L1_ENV, "value": primary}],
-            "resources": {"limits": {"memory": OP_NODE_MEMORY_LIMIT}}}]}}
+    if op_node_env(lab).get(L1_ENV) != primary or container.resources.limits["memory"] != OP_NODE_MEMORY_LIMIT \
+            or claim != OP_NODE_DATA_PVC:
+        patch["spec"]["template"] = {"spec": {
+            "containers": [{"name": container.name, "env": [{"name": L1_ENV, "value": primary}],
+                            "resources": {"limits": {"memory": OP_NODE_MEMORY_LIMIT}}}],
+            "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": OP_NODE_DATA_PVC}}]}}
     apps.patch_namespaced_deployment("op-node", NS, patch)
     wait_until(lambda: any(c.type == "Ready" and c.status == "True" for p in op_node_pods(lab)
                            for c in p.status.conditions or []) and len(op_node_pods(lab)) == 1,

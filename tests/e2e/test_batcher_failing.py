@@ -17,20 +17,18 @@ from typing import Any
 import pytest
 import yaml
 
-from jeju_play.lab.anvil import free_port, rpc_call
-from tests.support import LabHandle, artifact, run_cli, run_incident
+from jeju_lab.anvil import free_port, rpc_call
+from tests.support import LabHandle, artifact, comms_captured, kube, run_cli, run_incident
 
 NS = "op-stack"
 FEE_LIMIT = "OP_BATCHER_TXMGR_FEE_LIMIT_THRESHOLD"
 ALTDA = "OP_BATCHER_ALTDA_ENABLED"
-SEEDED_ENV = {FEE_LIMIT: "100", ALTDA: "true"}  # jeju_play/lab/topology.py
+SEEDED_ENV = {FEE_LIMIT: "100", ALTDA: "true"}  # jeju_lab/topology.py
 STALL_SECONDS = 15  # inventories/local: jeju_thresholds.batch_stall_seconds
 
 
 def apps(lab: LabHandle) -> Any:
-    from kubernetes import client, config
-
-    return client.AppsV1Api(config.new_client_from_config(config_file=lab.kubeconfig, context="jeju-lab"))
+    return kube(lab).apps
 
 
 def batcher_env(lab: LabHandle) -> dict[str, str]:
@@ -137,6 +135,25 @@ def test_gas_spike_raises_the_fee_limit(bf_lab: LabHandle) -> None:
     drift = yaml.safe_load(artifact(record, "drift.yml"))["drift"]
     assert [(d["file"], d["key"], d["live"]) for d in drift] == [("op-batcher/values.yaml", "maxGasPrice", live)]
     assert "INCIDENT REPORT - Batcher Failing to Submit Batches" in artifact(record, "incident-report.md")
+    assert_on_call_paged_once_per_step(bf_lab, record)
+
+
+def assert_on_call_paged_once_per_step(lab: LabHandle, record: Path) -> None:
+    """A P1: on-call is paged (severity error) when it opens, acknowledged at the change, resolved when verified,
+    each once under the incident's one dedup key, and the status page shows the batches as a partial outage."""
+    incident = json.loads((record / "summary.json").read_text())["incident_id"]
+    lab_vars = yaml.safe_load((lab.project / "inventories/local/group_vars/all/lab.yml").read_text())
+    on_call = lab_vars["vault_pagerduty_routing_keys"]["on_call"]
+    calls = comms_captured(lab)
+    pages = [c["body"] for c in calls if c["service"] == "pagerduty" and c["answered"] < 300
+             and c["body"].get("dedup_key") == incident and c["body"].get("routing_key") == on_call]
+    assert [p["event_action"] for p in pages] == ["trigger", "acknowledge", "resolve"], pages
+    assert pages[0]["payload"]["severity"] == "error"
+    batches = lab_vars["jeju_statuspage"]["components"]["batches"]
+    public = [c["body"]["incident"].get("components") for c in calls if c["service"] == "statuspage"]
+    assert {batches: "partial_outage"} in public and {batches: "operational"} in public, public
+    listed = json.loads(run_cli("incidents", "--all", "--json", env_extra=lab.env).stdout)
+    assert next(i for i in listed if i["id"] == incident)["status"] == "closed"
 
 
 def test_eigenda_down_switches_to_calldata(bf_lab: LabHandle) -> None:

@@ -7,7 +7,6 @@ each test reth is put back at one replica. The real `jeju-play drill` (which res
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,21 +14,10 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support import LabHandle, artifact, classification, run_cli, run_incident
+from tests.support import LabHandle, artifact, classification, kubectl, log_volume_percent, run_cli, run_incident
 
 NS = "op-stack"
 THRESHOLD = 80  # inventories/local: jeju_thresholds.resource_percent
-
-
-def kubectl(lab: LabHandle, *args: str) -> str:
-    return subprocess.run(["kubectl", "--kubeconfig", lab.kubeconfig, "--context", "jeju-lab", "-n", NS, *args],
-                          capture_output=True, text=True, check=True, timeout=30).stdout
-
-
-def log_volume_percent(lab: LabHandle) -> int:
-    line = next(line for line in kubectl(lab, "exec", "deploy/reth", "--", "df", "-h").splitlines()
-                if line.endswith("/var/log"))
-    return int(line.split()[4].removesuffix("%"))
 
 
 def reth_cpu_millicores(lab: LabHandle) -> list[int]:

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from jeju_play.lab.anvil import rpc_call
+from jeju_lab.anvil import rpc_call
 from tests.support import ROOT, LabHandle, run_incident
 
 ETH = 10**18
@@ -116,10 +116,11 @@ def tight_inventory(lab: LabHandle, max_transfer_eth: int) -> Path:
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(lab.project / "inventories/local", target, ignore=shutil.ignore_patterns("lab.yml"))
     (target / "group_vars/all/lab.yml").symlink_to(lab.project / "inventories/local/group_vars/all/lab.yml")
-    vars_file = target / "group_vars/all/vars.yml"
-    text = vars_file.read_text()
-    assert "  max_transfer_eth: 10\n" in text
-    vars_file.write_text(text.replace("  max_transfer_eth: 10\n", f"  max_transfer_eth: {max_transfer_eth}\n"))
+    shared = yaml.safe_load((lab.project / "inventories/shared/group_vars/all/runbook.yml").read_text())
+    funding = shared["jeju_funding"]
+    assert funding["max_transfer_eth"] == 10
+    (target / "group_vars/all/funding.yml").write_text(
+        yaml.safe_dump({"jeju_funding": {**funding, "max_transfer_eth": max_transfer_eth}}))
     return target
 
 
@@ -183,7 +184,8 @@ def test_one_intent_never_sends_twice_and_outsiders_are_refused(lb_lab: LabHandl
              "ansible_python_interpreter": sys.executable}
     nonce = funding_nonce(lb_lab)
     done = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(lb_lab.project / "inventories/local"),
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(lb_lab.project / "inventories/shared"),
+         "-i", str(lb_lab.project / "inventories/local"),
          "-e", json.dumps(extra), str(playbook)],
         capture_output=True, text=True, timeout=180, check=False,
         env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_ROLES_PATH": str(ROOT / "roles")})

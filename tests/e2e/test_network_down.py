@@ -18,7 +18,9 @@ from tests.support import LabHandle, artifact, classification, run_cli
 from .network_down_lab import (
     L1_ENV,
     NS,
+    OP_NODE_DATA_PVC,
     blocks_flow,
+    data_claim,
     kube,
     l2_head,
     network_down,
@@ -106,19 +108,24 @@ def test_node_lost_pod_is_rescheduled_on_a_ready_node(nd_lab: LabHandle) -> None
     assert blocks_flow(nd_lab)
 
 
-def test_pvc_corrupt_is_restored_from_the_newest_snapshot(nd_lab: LabHandle) -> None:
+def test_pvc_corrupt_is_restored_from_the_newest_snapshot_into_a_new_pvc(nd_lab: LabHandle) -> None:
     _, core = kube(nd_lab)
-    old_uid = core.read_namespaced_persistent_volume_claim("op-node-data", NS).metadata.uid
+    old_uid = core.read_namespaced_persistent_volume_claim(OP_NODE_DATA_PVC, NS).metadata.uid
     nd_lab.lab.break_fault("pvc-corrupt")
     wait_for_stall(nd_lab)
     done, record = network_down(nd_lab, "--yes")
     assert done.returncode == 0, done.stdout + done.stderr
     assert classification(record) == "volume_corrupt"
-    pvc = core.read_namespaced_persistent_volume_claim("op-node-data", NS)
-    assert pvc.metadata.uid != old_uid
-    assert pvc.spec.data_source.name == "op-node-data-daily-2"  # the newest (lab supervisor: snapshot_times)
+    claim = data_claim(nd_lab)
+    assert claim.startswith(f"{OP_NODE_DATA_PVC}-restored-")
+    restored = core.read_namespaced_persistent_volume_claim(claim, NS)
+    assert restored.spec.data_source.name == "op-node-data-daily-2"  # the newest (lab supervisor: snapshot_times)
+    kept = core.read_namespaced_persistent_volume_claim(OP_NODE_DATA_PVC, NS)
+    assert kept.metadata.uid == old_uid  # the corrupt volume is kept for the post-mortem
     assert op_node(nd_lab).spec.replicas == 1
     assert blocks_flow(nd_lab)
+    drift = artifact(record, "drift.yml")
+    assert "persistence.existingClaim" in drift and claim in drift
 
 
 def test_bad_block_escalates_and_changes_nothing(nd_lab: LabHandle) -> None:

@@ -11,9 +11,10 @@ import json
 
 import yaml
 
-from jeju_play.lab.anvil import free_port
-from jeju_play.lab.topology import OP_NODE_MEMORY_LIMIT
+from jeju_lab.anvil import free_port
+from jeju_lab.topology import OP_NODE_MEMORY_LIMIT
 from tests.support import LabHandle, artifact, classification
+from tests.support import kube as support_kube
 
 from .network_down_lab import (
     L1_ENV,
@@ -55,7 +56,8 @@ def test_oom_at_the_memory_maximum_escalates_and_changes_nothing(nd_lab: LabHand
     nd_lab.lab.break_fault("sequencer-oom")
     wait_for_stall(nd_lab)
     version = op_node(nd_lab).metadata.resource_version
-    done, record = network_down(nd_lab, "--yes", "-e", network_down_limits(nd_lab, memory_max=OP_NODE_MEMORY_LIMIT))
+    done, record = network_down(nd_lab, "--yes", "-e", network_down_limits(nd_lab, memory_max=OP_NODE_MEMORY_LIMIT,
+                                                                     memory_step="1Gi"))
     assert done.returncode == 3, done.stdout + done.stderr
     assert classification(record) == "out_of_memory"
     assert op_node(nd_lab).metadata.resource_version == version
@@ -92,9 +94,8 @@ def test_l1_down_without_an_answering_backup_escalates(nd_lab: LabHandle) -> Non
 
 
 def test_corrupt_volume_without_a_ready_snapshot_escalates_before_scaling_down(nd_lab: LabHandle) -> None:
-    from kubernetes import client, config
 
-    api = client.CustomObjectsApi(config.new_client_from_config(config_file=nd_lab.kubeconfig, context="jeju-lab"))
+    api = support_kube(nd_lab).custom
     group = ("snapshot.storage.k8s.io", "v1", NS, "volumesnapshots")
     names = [s["metadata"]["name"] for s in api.list_namespaced_custom_object(*group)["items"]]
     for name in names:  # snapshots still being taken: none can be restored from

@@ -7,7 +7,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.support import LabHandle, recorded_runs, run_cli
+from tests.e2e.test_rpc_down import reset as reset_rpc
+from tests.e2e.test_rpc_down import serving
+from tests.support import LabHandle, recorded_runs, run_cli, wait_until
 
 
 def newest_run(lab: LabHandle, incident: str) -> Path:
@@ -49,8 +51,14 @@ def test_daily_checks_name_the_incident_to_run(lab: LabHandle) -> None:
 
 
 def test_handoff_lists_open_incidents_and_the_freeze(lab: LabHandle) -> None:
-    manual = run_cli("rpc-down", "-i", "local", env_extra=lab.env)  # not automated: handed to humans
-    assert manual.returncode == 3
+    lab.lab.break_fault("rpc-selector-broken")  # rpc-down reports the selector drift and hands it to humans
+    try:
+        wait_until(lambda: not serving(lab), "the public RPC down")
+        manual = run_cli("rpc-down", "-i", "local", env_extra=lab.env)
+    finally:
+        lab.lab.heal()
+        reset_rpc(lab)
+    assert manual.returncode == 3, manual.stdout + manual.stderr
     open_run = newest_run(lab, "rpc-down").name
     freeze = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "jeju-play-freeze"},
               "data": {"state": "frozen", "frozen_by": "alice@laptop", "frozen_at": "2026-11-27T03:00:00Z",
@@ -65,7 +73,7 @@ def test_handoff_lists_open_incidents_and_the_freeze(lab: LabHandle) -> None:
         kubectl(lab, "delete", "configmap", "jeju-play-freeze")
     assert result.returncode == 0, result.stdout + result.stderr
     note = (newest_run(lab, "handoff") / "artifacts" / "handoff.md").read_text()
-    assert open_run in note and "handed to humans" in note
+    assert open_run in note and "| rpc-down | escalated | 3 |" in note
     assert "SECURITY FREEZE in place" in note and "alice@laptop" in note
     assert note.count("- ok:") == 4
     assert "- [ ] Test paging system with incoming engineer" in note

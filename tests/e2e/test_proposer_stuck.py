@@ -2,13 +2,12 @@
 
 Assertions read the L1 chain (balances, nonces, the L2OutputOracle), op-node and the Kubernetes objects, and the
 run record; never the playbook's own words. No `jeju-play drill` here (it restarts the lab, ~45 s): the
-partition test applies the drill's own outside check (jeju_play.lab.recovery.outputs_proposed) instead.
+partition test applies the drill's own outside check (jeju_lab.recovery.outputs_proposed) instead.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,16 +17,18 @@ import yaml
 from web3 import Web3
 from web3.exceptions import ContractLogicError
 
-from jeju_play.lab.anvil import rpc_call
-from jeju_play.lab.attacker import conflicting_root
-from jeju_play.lab.recovery import outputs_proposed
-from tests.support import LabHandle, artifact, classification, run_incident
+from jeju_lab.anvil import rpc_call
+from jeju_lab.attacker import conflicting_root
+from jeju_lab.recovery import outputs_proposed
+from tests.support import LabHandle, artifact, classification, kube, run_incident, wait_until
 
 NS = "op-stack"
 VARS_FILE = Path(__file__).resolve().parents[2] / "inventories" / "local" / "group_vars" / "all" / "vars.yml"
 STALL_SECONDS = 8  # output_stall_seconds for the silent-stall test (the lab inventory's 90 s is too long to wait)
 ORACLE_ABI = [
     {"name": "latestOutputIndex", "type": "function", "stateMutability": "view", "inputs": [],
+     "outputs": [{"name": "", "type": "uint256"}]},
+    {"name": "nextBlockNumber", "type": "function", "stateMutability": "view", "inputs": [],
      "outputs": [{"name": "", "type": "uint256"}]},
     {"name": "getL2Output", "type": "function", "stateMutability": "view",
      "inputs": [{"name": "index", "type": "uint256"}],
@@ -74,26 +75,12 @@ def balance_eth(lab: LabHandle, account: str) -> float:
 
 
 def proposer_deployment(lab: LabHandle) -> Any:
-    from kubernetes import client, config
-
-    api = config.new_client_from_config(config_file=lab.kubeconfig, context="jeju-lab")
-    return client.AppsV1Api(api).read_namespaced_deployment("op-proposer", NS)
+    return kube(lab).apps.read_namespaced_deployment("op-proposer", NS)
 
 
 def proposer_pods(lab: LabHandle) -> set[str]:
-    from kubernetes import client, config
-
-    api = config.new_client_from_config(config_file=lab.kubeconfig, context="jeju-lab")
-    pods = client.CoreV1Api(api).list_namespaced_pod(NS, label_selector="app.kubernetes.io/name=op-proposer")
+    pods = kube(lab).core.list_namespaced_pod(NS, label_selector="app.kubernetes.io/name=op-proposer")
     return {p.metadata.name for p in pods.items}
-
-
-def wait_until(predicate: Any, what: str, limit: float = 45.0) -> None:
-    deadline = time.monotonic() + limit
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the lab never reached: {what}")
-        time.sleep(0.5)
 
 
 def proposed_after(lab: LabHandle, before: tuple[int, str, int] | None) -> tuple[int, str, int]:
@@ -182,7 +169,15 @@ def test_stalled_batcher_is_handed_to_batcher_failing(ps_lab: LabHandle) -> None
         timestamp = oracle(ps_lab).functions.getL2Output(output[0]).call()[1]
         return int(l1(ps_lab).eth.get_block("latest")["timestamp"]) - int(timestamp)
 
-    wait_until(lambda: output_age() > STALL_SECONDS + 2, "an overdue output", limit=60)
+    def stalled() -> bool:
+        """Overdue, and no output can come: op-node's safe head (what batches landed) is below the next block
+        due. Batches that landed before the batcher ran dry still finalize for a while, so the age alone is
+        not the stall: the proposer may still catch up to them (seen under CI load)."""
+        status = rpc_call(ps_lab.state["endpoints"]["op_node_rpc_url"], "optimism_syncStatus")
+        due = oracle(ps_lab).functions.nextBlockNumber().call()
+        return int(status["safe_l2"]["number"]) < due and output_age() > STALL_SECONDS + 2
+
+    wait_until(stalled, "an overdue output that no landed batch can bring", limit=120)
     before = latest_output(ps_lab)
     thresholds = yaml.safe_load(VARS_FILE.read_text())["jeju_thresholds"] | {"output_stall_seconds": STALL_SECONDS}
     done, record = proposer_stuck(ps_lab, "--yes", "-e", "jeju_thresholds=" + json.dumps(thresholds))

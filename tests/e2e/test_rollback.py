@@ -17,7 +17,7 @@ from tests.support import LabHandle, artifact, classification, run_cli, run_inci
 
 from .network_down_lab import NS, blocks_flow, kube, op_node, op_node_pods, wait_until
 
-BROKEN = "-rc.broken"  # jeju_play/lab/faults_state.py: BROKEN_RELEASE_SUFFIX
+BROKEN = "-rc.broken"  # jeju_lab/faults_state.py: BROKEN_RELEASE_SUFFIX
 
 
 def image(lab: LabHandle) -> str:

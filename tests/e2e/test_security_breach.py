@@ -18,14 +18,14 @@ import pytest
 import yaml
 from web3 import Web3
 
-from jeju_play import environments
-from jeju_play.freeze import standing_guard
+from jeju_lab.chains import accounts
+from jeju_lab.chains.safe_tools import execute, read_presigned
+from jeju_lab.recovery import network_paused_and_stopped
+from jeju_play import catalog, environments
 from jeju_play.gates import ApprovalPolicy
-from jeju_play.lab.chains import accounts
-from jeju_play.lab.chains.safe_tools import execute, read_presigned
-from jeju_play.lab.recovery import network_paused_and_stopped
+from jeju_play.guards import standing_guard
 from jeju_play.lock import RemediationLock
-from tests.support import JEJU_PLAY, LabHandle, recorded_runs, run_cli
+from tests.support import JEJU_PLAY, LabHandle, comms_captured, kube, recorded_runs, run_cli
 
 STACK = ("op-node", "op-batcher", "op-proposer")
 EXEC_TRANSACTION = "0x6a761202"  # execTransaction(...)
@@ -42,10 +42,8 @@ def paused(lab: LabHandle) -> bool:
 
 
 def apps(lab: LabHandle) -> Any:
-    from kubernetes import client, config
-
-    api = config.new_client_from_config(config_file=lab.kubeconfig, context="jeju-lab")
-    return client.AppsV1Api(api), client.CoreV1Api(api)
+    clients = kube(lab)
+    return clients.apps, clients.core
 
 
 def stack_versions(lab: LabHandle) -> dict[str, tuple[str, int]]:
@@ -146,14 +144,37 @@ def test_pre_signed_pause_stops_the_exploit_and_only_pauses_on_chain(spent_lab: 
     assert evidence["pause"]["tx_hash"] == Web3.to_hex(pause["hash"])
     assert evidence["pause"]["signed_with"] == "pre-signed file"
     assert accounts.ATTACKER.address in [s["address"] for s in evidence["suspects"]]
-    assert int(evidence["balances_after_wei"]["optimism_portal"]) <= int(
-        evidence["balances_before_wei"]["optimism_portal"])
+    # The portal's balance also moves with the lab user's deposits: the attacker's take is what must stop.
+    assert int(evidence["balances_after_wei"]["optimism_portal"]) > 0
+    drained = lab.lab.status()["faults"]["drained_wei"]
+    time.sleep(4.0)  # two of the attacker's attempts (one every 2 s) after the pause
+    assert lab.lab.status()["faults"]["drained_wei"] == drained, "the attacker still drains the paused portal"
     assert any(row["senders"] == [accounts.ATTACKER.address] for row in evidence["outflows"])
     op_node = next(s for s in evidence["stopped"] if s["deployment"] == "op-node")
     assert re.fullmatch(r"0x[0-9a-f]{64}", op_node["last_unsafe_head_hash"])
     assert "- [ ] Legal Counsel" in (last_run(lab) / "artifacts" / "checklist.md").read_text()
     assert_message_discloses_nothing(last_run(lab))
+    assert_contained_not_resolved_and_public_says_nothing(lab, last_run(lab))
     assert_freeze_blocks_restarts_until_lifted()
+
+
+def assert_contained_not_resolved_and_public_says_nothing(lab: LabHandle, run: Path) -> None:
+    """The pause contains the breach; it does not end it: the page is acknowledged, not resolved, the incident stays
+    open, and the status page (the public) reads the runbook's notice with no address, hash or component."""
+    incident = json.loads((run / "summary.json").read_text())["incident_id"]
+    assert incident, "the run worked on no incident"
+    calls = comms_captured(lab)
+    pages = [c["body"]["event_action"] for c in calls if c["service"] == "pagerduty"
+             and c["body"].get("dedup_key") == incident and c["answered"] < 300]
+    assert "trigger" in pages and "acknowledge" in pages and "resolve" not in pages, pages
+    shown = run_cli("incidents", "show", incident, env_extra=lab.env)
+    assert shown.returncode == 0 and "Status: OPEN" in shown.stdout, shown.stdout + shown.stderr
+    public = [c["body"]["incident"] for c in calls if c["service"] == "statuspage"]
+    ours = [p for p in public if p.get("name") == "Network paused" or "paused the Jeju network" in str(p.get("body"))]
+    assert ours, public
+    for update in ours:
+        text = json.dumps(update)
+        assert not re.search(r"0x[0-9a-fA-F]{8,}", text) and "op-node" not in text and "Safe" not in text, text
 
 
 def assert_message_discloses_nothing(run: Path) -> None:
@@ -198,8 +219,9 @@ def test_two_reachable_owner_keys_pause_without_a_pre_signed_file(spent_lab: Lab
         result = run_cli("security-breach", "-i", str(inventory), "--yes")
         assert result.returncode == 0, result.stdout + result.stderr
         assert "Took the remediation lock over from alice@laptop run 1" in " ".join(result.stdout.split())
+        network_down = catalog.load(lab.project).get("network-down")
         alice_gates = ApprovalPolicy(operator="alice@laptop", environment="local", production=False,
-                                     preapproved=True, guard=standing_guard(local, "network-down"))
+                                     preapproved=True, guard=standing_guard(local, network_down))
         assert alice_gates.decide({"description": "Rollout restart op-node"})["approved"] is False
     finally:
         remediation.release()
@@ -246,7 +268,8 @@ def test_one_key_no_file_and_nobody_signs_escalates_with_the_safe_transaction(
     broken(lab)
     inventory = with_owner_keys(lab, tmp_path, [accounts.GUARDIAN_OWNERS[0].private_key()], tmp_path / "none")
     result = run_cli("security-breach", "-i", str(inventory), "--yes", "-e",
-                     'jeju_security_breach={"pause_wait_seconds": 2, "pause_poll_seconds": 1}')
+                     'jeju_security_breach={"pause_wait_seconds": 2, "pause_poll_seconds": 1,'
+                     ' "evidence_window_blocks": 150}')  # extra vars replace the whole dict
     assert result.returncode == 3, result.stdout + result.stderr
     request = json.loads((last_run(lab) / "artifacts" / "pause-request.json").read_text())
     assert re.fullmatch(r"0x[0-9a-f]{64}", request["safe_tx_hash"])

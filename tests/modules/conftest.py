@@ -14,12 +14,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from jeju_play.lab.anvil import AnvilNode, free_port
-from jeju_play.lab.sim.conditions import Conditions
-from jeju_play.lab.sim.logfmt import ComponentLog, discard
-from jeju_play.lab.sim.op_node import OpNode
-from jeju_play.lab.sim.rollup import RollupConfig, RollupState, Timing
-from jeju_play.lab.sim.sequencer import Sequencer
+from jeju_lab.anvil import AnvilNode, free_port
+from jeju_lab.sim.conditions import Conditions
+from jeju_lab.sim.logfmt import ComponentLog, discard
+from jeju_lab.sim.op_node import OpNode
+from jeju_lab.sim.rollup import RollupConfig, RollupState, Timing
+from jeju_lab.sim.sequencer import Sequencer
 from jeju_play.paths import collections_dir, project_root
 
 ROOT = project_root()

@@ -7,7 +7,7 @@ import time
 import pytest
 from conftest import dead_url
 
-from jeju_play.lab.anvil import AnvilNode, rpc_call
+from jeju_lab.anvil import AnvilNode, rpc_call
 
 ETHER = 10**18
 INBOX = "0xff00000000000000000000000000000000420690"

@@ -9,8 +9,8 @@ import time
 import pytest
 from conftest import start_module_file
 
-from jeju_play.lab.anvil import rpc_call
-from jeju_play.lab.chains import accounts
+from jeju_lab.anvil import rpc_call
+from jeju_lab.chains import accounts
 
 ETHER = 10**18
 FUNDER = accounts.FUNDING_WALLET

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jeju_play.lab.anvil import rpc_call
+from jeju_lab.anvil import rpc_call
 
 
 def test_sync_status_and_output_at_block(fresh_anvil, op_node_url, run_module):

@@ -10,9 +10,9 @@ from pathlib import Path
 import ansible_runner
 from conftest import dead_url, module_env, run_playbook
 
-from jeju_play.lab.anvil import AnvilNode, rpc_call
-from jeju_play.lab.chains import accounts
-from jeju_play.lab.chains.deploy import deploy_l1
+from jeju_lab.anvil import AnvilNode, rpc_call
+from jeju_lab.chains import accounts
+from jeju_lab.chains.deploy import deploy_l1
 
 FUNDING_KEY = accounts.FUNDING_WALLET.private_key()
 

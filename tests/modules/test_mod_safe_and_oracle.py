@@ -8,9 +8,9 @@ from eth_abi import encode
 from eth_utils import keccak
 from web3 import Web3
 
-from jeju_play.lab.anvil import AnvilNode, rpc_call
-from jeju_play.lab.chains import accounts, safe_tools
-from jeju_play.lab.chains.deploy import deploy_l1
+from jeju_lab.anvil import AnvilNode, rpc_call
+from jeju_lab.chains import accounts, safe_tools
+from jeju_lab.chains.deploy import deploy_l1
 
 OWNER_KEYS = [owner.private_key() for owner in accounts.GUARDIAN_OWNERS]
 

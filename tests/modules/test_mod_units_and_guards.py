@@ -25,7 +25,7 @@ from ansible_collections.jeju.ops.plugins.module_utils.safe import (
 from ansible_collections.jeju.ops.plugins.module_utils.units import UnitError, from_wei, to_wei
 from ansible_collections.jeju.ops.plugins.modules import account_balance, fund_account
 
-from jeju_play.lab.chains import accounts, safe_tools
+from jeju_lab.chains import accounts, safe_tools
 
 ETHER = 10**18
 OWNERS = accounts.GUARDIAN_OWNERS

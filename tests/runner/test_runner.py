@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pexpect
 
-from tests.support import JEJU_PLAY, recorded_runs, run_cli
+from tests.support import JEJU_PLAY, commit_project, recorded_runs, run_cli
 
 SECRET = "s3cr3t-token-that-must-not-leak-4242"
 
@@ -148,6 +153,7 @@ def test_gate_refused_at_the_terminal(project: Path, runs_dir: Path) -> None:
 
 
 def test_production_needs_the_name_typed(project: Path, runs_dir: Path) -> None:
+    commit_project(project)  # production runs only reviewed content (tests/runner/test_review.py)
     child = _spawn("demo-ok", "-i", "prod")
     child.expect(r"Type \S*prod\S* to approve")
     child.sendline("yes")  # 'yes' is not enough on production
@@ -165,6 +171,7 @@ def test_production_yes_alone_is_refused_without_terminal(project: Path, runs_di
 
 
 def test_production_yes_i_mean_approves(project: Path, runs_dir: Path) -> None:
+    commit_project(project)
     result = run_cli("demo-ok", "-i", "prod", "--yes-i-mean", "prod")
     assert result.returncode == 0, result.stdout + result.stderr
     run = only_run(runs_dir)
@@ -189,13 +196,49 @@ def test_history_and_runs_show(project: Path, runs_dir: Path) -> None:
     assert shown.returncode == 0 and "plan shown" in shown.stdout
 
 
-def test_ctrl_c_at_a_gate_stops_the_playbook(project: Path, runs_dir: Path) -> None:
-    child = _spawn("demo-ok", "-i", "lab")
-    child.expect("to approve")
+@contextmanager
+def busy_cores(count: int = 2) -> Iterator[None]:
+    """Both cores busy, as under `make test` with two workers: the interrupt must not depend on timing."""
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        yield
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+
+
+def interrupted_quickly(child: pexpect.spawn, limit: float) -> float:
+    started = time.monotonic()
     child.sendintr()
-    child.expect(pexpect.EOF)
+    child.expect(pexpect.EOF, timeout=limit)
     child.close()
+    return time.monotonic() - started
+
+
+def test_ctrl_c_at_a_gate_stops_the_playbook_even_under_load(project: Path, runs_dir: Path) -> None:
+    """The gate would wait 120 s for an answer: Ctrl-C at its prompt must refuse it and stop the run at once."""
+    with busy_cores():
+        child = _spawn("demo-ok", "-i", "lab", "-e", "jeju_gate_timeout_seconds=120")
+        child.expect("to approve")
+        took = interrupted_quickly(child, 20)
     assert child.exitstatus == 4
+    assert took < 15, f"the run took {took:.1f} s to stop after Ctrl-C"
     run = only_run(runs_dir)
     assert not (run / "artifacts" / "remediated.txt").exists()
-    assert summary(run)["outcome"] == "interrupted"
+    recorded = summary(run)
+    assert recorded["outcome"] == "interrupted"
+    assert recorded["gates"][0]["answer"]["how"] == "interrupted by the operator (Ctrl-C)"
+
+
+def test_ctrl_c_while_a_task_runs_stops_the_playbook(project: Path, runs_dir: Path) -> None:
+    """Ctrl-C between gates (here during a 30 s read) cancels ansible-playbook; nothing after it runs."""
+    with busy_cores():
+        child = _spawn("demo-slow", "-i", "lab", "-e", "jeju_gate_timeout_seconds=120")
+        child.expect("Read slowly for half a minute")
+        took = interrupted_quickly(child, 20)
+    assert child.exitstatus == 4
+    assert took < 15, f"the run took {took:.1f} s to stop after Ctrl-C"
+    run = only_run(runs_dir)
+    assert not (run / "artifacts" / "remediated.txt").exists()
+    assert summary(run)["outcome"] == "interrupted" and summary(run)["gates"] == []

@@ -46,6 +46,7 @@ def _broken(tmp_path: Path, mutate) -> Path:  # type: ignore[no-untyped-def]
     (root / "docs").mkdir()
     shutil.copy(ROOT / "docs" / "runbook.md", root / "docs" / "runbook.md")
     shutil.copytree(ROOT / "playbooks", root / "playbooks")
+    shutil.copytree(ROOT / "monitoring", root / "monitoring")  # the alert rules name catalog incidents
     data = yaml.safe_load((root / "catalog.yml").read_text())
     mutate(root, data["incidents"])
     (root / "catalog.yml").write_text(yaml.safe_dump(data))
@@ -55,7 +56,8 @@ def _broken(tmp_path: Path, mutate) -> Path:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(
     ("mutate", "expected"),
     [
-        (lambda root, inc: inc[2].update(automated=True), "automated but playbooks/rpc-down.yml does not exist"),
+        (lambda root, inc: (root / "playbooks" / "rpc-down.yml").unlink(),
+         "automated but playbooks/rpc-down.yml does not exist"),
         (lambda root, inc: (root / "playbooks" / "orphan.yml").write_text("---\n[]\n"),
          "playbooks/orphan.yml has no catalog entry"),
         (lambda root, inc: inc[1].update(runbook="P0: Nowhere"), "is not a heading of docs/runbook.md"),
@@ -63,8 +65,11 @@ def _broken(tmp_path: Path, mutate) -> Path:  # type: ignore[no-untyped-def]
         (lambda root, inc: inc[3]["aliases"].append("exploit"), "'exploit' names both"),
         (lambda root, inc: inc[4].update(severity="P9"), "severity P9 is not one of"),
         (lambda root, inc: inc[0].update(update_every=None), "need update_every"),
-        (lambda root, inc: (root / "playbooks" / "elevated-errors.yml").write_text("---\n[]\n"),
-         "elevated-errors: playbooks/elevated-errors.yml exists; mark the entry `automated: true`"),
+        (lambda root, inc: inc[0].update(automated=False),
+         "network-down: playbooks/network-down.yml exists; mark the entry `automated: true`"),
+        (lambda root, inc: inc[4].update(log_signatures=["Failed to fetch L1 block"]),
+         "log signature 'Failed to fetch L1 block' is claimed by both network-down and"),
+        (lambda root, inc: inc[1].update(log_signatures=["  "]), "log_signatures holds '  '; each must be"),
     ],
 )
 def test_broken_catalog_fails_the_check(tmp_path: Path, mutate, expected: str, capsys) -> None:  # type: ignore[no-untyped-def]

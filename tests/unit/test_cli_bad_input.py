@@ -19,6 +19,19 @@ BAD_INPUTS = [
     (["demo-ok", "-i", "lab", "--yes-i-mean", "prod"], "does not match the environment 'lab'"),
     (["show", "nosuch"], "jeju-play list"),
     (["runs", "show", "20260101T000000Z-nothing"], "jeju-play history"),
+    (["runs", "show", "x" * 300], "jeju-play history"),
+    (["demo-ok", "-i", "lab", "-e", "k=[1"], "-e k: the value is not a YAML list or mapping"),
+    (["demo-ok", "-i", "lab", "-e", "k={a: 2024-13-45}"], "-e k: the value is not a YAML list or mapping"),
+    (["demo-ok", "-i", "x" * 300], "Unknown environment"),
+    # -e that overrides an inventory setting is held to the inventory's schema
+    (["demo-ok", "-i", "lab", "-e", "jeju_gate_timeout_seconds=-5"],
+     "jeju_gate_timeout_seconds in the command line must be more than 0, got -5"),
+    (["demo-ok", "-i", "lab", "-e", "jeju_gate_timout_seconds=5"], "did you mean jeju_gate_timeout_seconds?"),
+    (["demo-ok", "-i", "lab", "-e", "jeju_production=maybe"], "-e jeju_production does not hold"),
+    (["validate", "-i", "nosuch"], "Environments: lab, prod"),
+    (["audit", "verify"], "Give one RUN_ID"),
+    (["audit", "verify", "--all", "20260101T000000Z-nothing"], "Give one RUN_ID"),
+    (["audit", "verify", "20260101T000000Z-nothing"], "jeju-play history"),
 ]
 
 
@@ -57,7 +70,7 @@ def test_real_mainnet_inventory_is_refused_until_filled_in(runs_dir: Path) -> No
     assert recorded_runs(runs_dir) == []
 
 
-def test_error_message_is_one_unwrapped_line_however_long_the_path(tmp_path: Path) -> None:
+def test_each_problem_is_one_unwrapped_line_however_long_the_path(tmp_path: Path) -> None:
     deep = tmp_path / ("a-very-long-checkout-folder-name-" * 3) / "jeju"
     inventory = deep / "inventories" / "mainnet"
     inventory.mkdir(parents=True)
@@ -69,9 +82,23 @@ def test_error_message_is_one_unwrapped_line_however_long_the_path(tmp_path: Pat
             target.write_text(item.read_text())
     result = run_cli("network-down", "-i", str(inventory))
     assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert f"{inventory}/group_vars/all/vars.yml is still a placeholder" in lines[0]
+    header, *problems = result.stderr.strip().splitlines()
+    assert header.startswith(f"InvalidInventory: {len(problems)} problems in environment 'mainnet' ({inventory})")
+    assert len(problems) > 1 and all(line.startswith("  - ") for line in problems), result.stderr
+    placeholders = [line for line in problems if "is still a placeholder" in line]
+    assert placeholders and all(f"{inventory}/group_vars/all/vars.yml is still a placeholder (line " in line
+                                and line.endswith("Fill in the real value before running here.")
+                                for line in placeholders)
+
+
+def test_a_single_problem_is_a_single_line(project: Path, runs_dir: Path) -> None:
+    vars_file = project / "inventories" / "lab" / "group_vars" / "all" / "vars.yml"
+    vars_file.write_text(vars_file.read_text().replace("remediated.txt", '"PLACEHOLDER: the marker"'))
+    result = run_cli("demo-ok", "-i", "lab")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"InvalidInventory: demo_marker_name in {vars_file} is still a placeholder (line 5: PLACEHOLDER: the "
+        "marker). Fill in the real value before running here."]
 
 
 def test_cli_runner_maps_errors_to_exit_2(project: Path, runs_dir: Path) -> None:

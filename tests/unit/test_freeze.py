@@ -7,13 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from jeju_play import freeze
+from jeju_lab.anvil import free_port
+from jeju_lab.kube_double import Cluster
+from jeju_lab.kube_double.server import write_kubeconfig
+from jeju_lab.kube_double.threaded import ThreadedKubeServer
+from jeju_play import catalog, freeze
 from jeju_play.environments import Environment
 from jeju_play.errors import BadInput, Refused
-from jeju_play.lab.anvil import free_port
-from jeju_play.lab.kube import Cluster
-from jeju_play.lab.kube.server import write_kubeconfig
-from jeju_play.lab.kube.threaded import ThreadedKubeServer
+from jeju_play.guards import refuse_if_frozen, standing_guard
+from tests.support import ROOT
+
+CATALOG = catalog.load(ROOT)
+
+
+def guard(env: Environment, incident: str, check: bool) -> str | None:
+    return refuse_if_frozen(env, CATALOG.get(incident), check)
 
 FROZEN = {"state": "frozen", "frozen_by": "alice@ops", "frozen_at": "2026-01-02T03:04:05Z",
           "run_id": "20260102T030405Z-security-breach-abcd", "reason": "security breach response",
@@ -38,14 +46,14 @@ def set_freeze(server: ThreadedKubeServer, data: dict[str, str]) -> None:
 def test_no_freeze_lets_every_incident_run(kube: tuple[ThreadedKubeServer, Environment]) -> None:
     _, env = kube
     assert freeze.read(env) is None
-    assert freeze.guard(env, "network-down", check=False) is None
+    assert guard(env, "network-down", check=False) is None
 
 
 def test_a_freeze_refuses_with_who_when_why_and_how_to_lift(kube: tuple[ThreadedKubeServer, Environment]) -> None:
     server, env = kube
     set_freeze(server, FROZEN)
     with pytest.raises(Refused) as refused:
-        freeze.guard(env, "sequencer-restarts", check=False)
+        guard(env, "sequencer-restarts", check=False)
     message = str(refused.value)
     for expected in ("alice@ops", "2026-01-02T03:04:05Z", "security breach response", "op-batcher",
                      "jeju-play freeze lift -i staging --reason"):
@@ -57,9 +65,11 @@ def test_the_breach_response_read_only_runs_and_check_mode_pass_the_freeze(
         kube: tuple[ThreadedKubeServer, Environment]) -> None:
     server, env = kube
     set_freeze(server, FROZEN)
-    for incident in freeze.ALLOWED_WHILE_FROZEN:
-        assert freeze.guard(env, incident, check=False) is None
-    assert freeze.guard(env, "network-down", check=True) is None
+    allowed = [i.name for i in CATALOG.incidents if i.allowed_while_frozen]
+    assert set(allowed) == {"security-breach", "daily-checks", "handoff", "elevated-errors"}
+    for incident in allowed:
+        assert guard(env, incident, check=False) is None
+    assert guard(env, "network-down", check=True) is None
 
 
 def test_lift_records_who_and_why_in_the_cluster(kube: tuple[ThreadedKubeServer, Environment]) -> None:
@@ -70,7 +80,7 @@ def test_lift_records_who_and_why_in_the_cluster(kube: tuple[ThreadedKubeServer,
     stored = server.call(server.cluster.get, "ConfigMap", freeze.CONFIGMAP, "op-stack")["data"]
     assert stored["state"] == "lifted" and stored["lifted_by"] == "bob@ops"
     assert stored["lift_reason"] == "root cause patched in v1.2.3" and stored["frozen_by"] == "alice@ops"
-    assert freeze.guard(env, "network-down", check=False) is None
+    assert guard(env, "network-down", check=False) is None
 
 
 def test_lift_needs_a_reason_and_a_standing_freeze(kube: tuple[ThreadedKubeServer, Environment]) -> None:
@@ -85,7 +95,7 @@ def test_lift_needs_a_reason_and_a_standing_freeze(kube: tuple[ThreadedKubeServe
 def test_an_unreachable_cluster_warns_instead_of_blocking(tmp_path: Path) -> None:
     kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", f"http://127.0.0.1:{free_port()}")
     env = Environment("staging", tmp_path, {"jeju_kubeconfig": str(kubeconfig), "jeju_kube_context": "jeju-lab"})
-    warning = freeze.guard(env, "network-down", check=False)
+    warning = guard(env, "network-down", check=False)
     assert warning is not None and "cannot read the security freeze" in warning
 
 
@@ -94,13 +104,13 @@ def test_a_freeze_set_during_a_run_refuses_its_remaining_gates(kube: tuple[Threa
 
     server, env = kube
     policy = ApprovalPolicy(operator="bob@desk", environment=env.name, production=False, preapproved=True,
-                            guard=freeze.standing_guard(env, "network-down"))
+                            guard=standing_guard(env, CATALOG.get("network-down")))
     assert policy.decide({"description": "Rollout restart op-node"})["approved"] is True
     set_freeze(server, FROZEN)
     answer = policy.decide({"description": "Rollout restart op-node"})
     assert answer["approved"] is False and answer["who"] == "jeju-play"
     assert "security freeze" in answer["how"] and "jeju-play freeze lift -i staging" in answer["how"]
-    assert freeze.standing_guard(env, "security-breach") is None  # the breach response keeps its own gates
+    assert standing_guard(env, CATALOG.get("security-breach")) is None  # the breach response keeps its own gates
 
 
 def test_a_human_yes_does_not_beat_a_freeze_set_while_reading_the_gate(
@@ -114,6 +124,6 @@ def test_a_human_yes_does_not_beat_a_freeze_set_while_reading_the_gate(
         return word
 
     policy = ApprovalPolicy(operator="bob@desk", environment=env.name, production=False,
-                            ask=yes_after_the_freeze, guard=freeze.standing_guard(env, "network-down"))
+                            ask=yes_after_the_freeze, guard=standing_guard(env, CATALOG.get("network-down")))
     answer = policy.decide({"description": "Scale op-node to 1"})
     assert answer["approved"] is False and "security freeze" in answer["how"]

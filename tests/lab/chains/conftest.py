@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 from web3 import Web3
 
-from jeju_play.lab.anvil import AnvilNode, rpc_call
-from jeju_play.lab.chains.deploy import L1_CHAIN_ID, L1Deployment, deploy_l1
+from jeju_lab.anvil import AnvilNode, rpc_call
+from jeju_lab.chains.deploy import L1_CHAIN_ID, L1Deployment, deploy_l1
 
 pytestmark = pytest.mark.lab
 

@@ -8,9 +8,9 @@ import pytest
 from web3 import Web3
 from web3.exceptions import ContractLogicError
 
-from jeju_play.lab.chains.accounts import LabAccount
-from jeju_play.lab.chains.artifacts import lab_artifact
-from jeju_play.lab.chains.transactions import TxBatch
+from jeju_lab.chains.accounts import LabAccount
+from jeju_lab.chains.artifacts import lab_artifact
+from jeju_lab.chains.transactions import TxBatch
 
 
 def lab_contract(w3: Web3, name: str, address: str) -> Any:

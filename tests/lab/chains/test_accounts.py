@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from jeju_play.lab.chains import accounts
+from jeju_lab.chains import accounts
 
 
 def test_accounts_are_anvils_well_known_test_accounts() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from eth_utils.crypto import keccak
 
-from jeju_play.lab.chains.artifacts import ARTIFACTS_DIR, LAB_CONTRACTS, lab_artifact
+from jeju_lab.chains.artifacts import ARTIFACTS_DIR, LAB_CONTRACTS, lab_artifact
 
 COMPILE_SCRIPT = ARTIFACTS_DIR.parent / "compile.js"
 

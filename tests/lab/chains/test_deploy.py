@@ -4,9 +4,9 @@ import json
 
 from web3 import Web3
 
-from jeju_play.lab.anvil import AnvilNode
-from jeju_play.lab.chains import accounts
-from jeju_play.lab.chains.deploy import (
+from jeju_lab.anvil import AnvilNode
+from jeju_lab.chains import accounts
+from jeju_lab.chains.deploy import (
     L1_BLOCK_TIME,
     L1_CHAIN_ID,
     L2_CHAIN_ID,
@@ -14,7 +14,7 @@ from jeju_play.lab.chains.deploy import (
     batch_inbox_address,
     deploy_l1,
 )
-from jeju_play.lab.chains.safe_tools import safe_contract
+from jeju_lab.chains.safe_tools import safe_contract
 
 from .helpers import lab_contract
 

@@ -6,12 +6,12 @@ import pytest
 from web3 import Web3
 from web3.logs import DISCARD
 
+from jeju_lab.anvil import AnvilNode, rpc_call
+from jeju_lab.chains import accounts
+from jeju_lab.chains.artifacts import lab_artifact
+from jeju_lab.chains.deploy import L1Deployment
+from jeju_lab.chains.transactions import TxBatch
 from jeju_play.errors import LabError
-from jeju_play.lab.anvil import AnvilNode, rpc_call
-from jeju_play.lab.chains import accounts
-from jeju_play.lab.chains.artifacts import lab_artifact
-from jeju_play.lab.chains.deploy import L1Deployment
-from jeju_play.lab.chains.transactions import TxBatch
 
 from .helpers import lab_contract, revert_reason, transact
 

@@ -9,9 +9,9 @@ import pytest
 from web3 import Web3
 from web3.logs import DISCARD
 
+from jeju_lab.chains import accounts, safe_tools
+from jeju_lab.chains.deploy import L1Deployment
 from jeju_play.errors import LabError
-from jeju_play.lab.chains import accounts, safe_tools
-from jeju_play.lab.chains.deploy import L1Deployment
 
 from .helpers import lab_contract, revert_reason
 

@@ -7,7 +7,7 @@ import os
 import signal
 import time
 
-from jeju_play.lab.anvil import pid_alive
+from jeju_lab.anvil import pid_alive
 from tests.support import lab_env, listening_addresses, make_lab_project, run_cli
 
 
@@ -22,8 +22,9 @@ def test_up_status_break_heal_down(tmp_path) -> None:  # type: ignore[no-untyped
         pids = [state["supervisor_pid"], *state["anvil_pids"].values()]
         lab_yml = project / "inventories" / "local" / "group_vars" / "all" / "lab.yml"
         assert lab_yml.exists() and "jeju_l1_rpc_urls" in lab_yml.read_text()
-        for endpoint in [*state["endpoints"]["l1_rpc_urls"], state["endpoints"]["kube_api"]]:
+        for endpoint in state["endpoints"]["l1_rpc_urls"]:
             assert endpoint.startswith("http://127.0.0.1:")
+        assert state["endpoints"]["kube_api"].startswith("https://127.0.0.1:")  # TLS, the CA in the kubeconfig
         assert listening_addresses(pids) == {"127.0.0.1"}  # the lab binds loopback only
 
         again = run_cli("lab", "up", env_extra=env)

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from kubernetes import client, config
 from web3 import Web3
 
-from jeju_play.lab.chains.artifacts import lab_artifact
+from jeju_lab.chains.artifacts import lab_artifact
 from jeju_play.paths import node_bin
 from tests.support import LabHandle
 

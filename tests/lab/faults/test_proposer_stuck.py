@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from jeju_play.lab.chains import accounts
+from jeju_lab.chains import accounts
 from tests.support import LabHandle
 
 from .helpers import (

@@ -30,9 +30,14 @@ def reth_cpu_millicores(lab: LabHandle) -> list[int]:
 
 def disk_used_percent(lab: LabHandle) -> int:
     """`kubectl exec deploy/reth -- df -h`: the Use% of /var/log."""
-    out = kubectl(lab, "exec", "deploy/reth", "--", "df", "-h").stdout
-    line = next(line for line in out.splitlines() if line.endswith("/var/log"))
-    return int(line.split()[4].removesuffix("%"))
+    said = []
+    for _attempt in range(3):  # under a loaded CI the exec stream has come back empty once; read again
+        done = kubectl(lab, "exec", "deploy/reth", "--", "df", "-h", check=False)
+        lines = [line for line in done.stdout.splitlines() if line.endswith("/var/log")]
+        if lines:
+            return int(lines[0].split()[4].removesuffix("%"))
+        said.append(f"exit {done.returncode}: {done.stdout!r} {done.stderr!r}")
+    raise AssertionError(f"`kubectl exec deploy/reth -- df -h` showed no /var/log: {said}")
 
 
 # -- rpc-overload -----------------------------------------------------------------------------------------

@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from web3 import Web3
 
-from jeju_play.lab.chains import accounts, safe_tools
+from jeju_lab.chains import accounts, safe_tools
 from tests.support import LabHandle, running_lab
 
 from .helpers import addresses, contract, eventually, kubectl, l1, lab_vars, pods
 
-DRAIN_PERIOD_SECONDS = 2.0  # the lab attacker's pace (jeju_play.lab.attacker)
+DRAIN_PERIOD_SECONDS = 2.0  # the lab attacker's pace (jeju_lab.attacker)
 
 
 @pytest.fixture(scope="module")
@@ -75,5 +75,6 @@ def test_exploit_guardian_pause_and_stopping_the_stack_stop_the_drain(own_lab: L
     time.sleep(DRAIN_PERIOD_SECONDS)  # let an attempt already in flight land
     stopped_at, drained = portal_balance(lab), lab.lab.status()["faults"]["drained_wei"]
     time.sleep(2 * DRAIN_PERIOD_SECONDS)  # two more attempts by the attacker
-    assert portal_balance(lab) == stopped_at, "the drain stopped"
+    # the lab user's deposits may add to the portal; nothing leaves it
+    assert portal_balance(lab) >= stopped_at, "the portal still loses ETH"
     assert lab.lab.status()["faults"]["drained_wei"] == drained > 0

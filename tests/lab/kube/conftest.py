@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client, config
 
-from jeju_play.lab.kube import Cluster, ThreadedKubeServer, write_kubeconfig
+from jeju_lab.kube_double import Cluster, ThreadedKubeServer, write_kubeconfig
 
 from .helpers import NAMESPACE
 

@@ -64,7 +64,8 @@ def raw(
     import json
 
     url = api.configuration.host + path + (f"?{query}" if query else "")
-    headers = {"Content-Type": content_type, "Accept": "application/json"}
+    headers = {"Content-Type": content_type, "Accept": "application/json",
+               "Authorization": api.configuration.auth_settings()["BearerToken"]["value"]}
     response = api.call_api(method, url, header_params=headers, body=body)
     response.read()
     return json.loads(response.data)

@@ -34,13 +34,13 @@ def test_label_and_field_selectors(api: client.ApiClient) -> None:
 
     assert names(label_selector="app=op-node") == ["one", "three"]
     assert names(label_selector="app in (op-node,op-batcher),tier") == ["one", "two"]
-    assert names(label_selector="app!=op-node") == ["two"]
-    assert names(label_selector="!tier") == ["three"]
+    assert names(label_selector="app!=op-node") == ["kube-root-ca.crt", "two"]
+    assert names(label_selector="!tier") == ["kube-root-ca.crt", "three"]  # every namespace has the CA ConfigMap
     assert names(field_selector="metadata.name=two") == ["two"]
     assert [
         i.metadata.name
         for i in core.list_config_map_for_all_namespaces(field_selector="metadata.namespace=default").items
-    ] == []
+    ] == ["kube-root-ca.crt"]
 
 
 def test_errors_are_status_objects(api: client.ApiClient) -> None:
@@ -112,13 +112,23 @@ def test_patch_types(api: client.ApiClient) -> None:
     )
 
 
-def test_server_side_apply_creates_then_merges(api: client.ApiClient) -> None:
+def test_server_side_apply_creates_merges_owners_and_reports_conflicts(api: client.ApiClient) -> None:
     path = f"/api/v1/namespaces/{NAMESPACE}/configmaps/applied"
     apply = "application/apply-patch+yaml"
     first = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "applied"}, "data": {"a": "1"}}
-    raw(api, "PATCH", path, first, apply, query="fieldManager=t")
-    raw(api, "PATCH", path, {**first, "data": {"b": "2"}}, apply, query="fieldManager=t")
-    assert client.CoreV1Api(api).read_namespaced_config_map("applied", NAMESPACE).data == {"a": "1", "b": "2"}
+    created = raw(api, "PATCH", path, first, apply, query="fieldManager=t")
+    assert [(m["manager"], m["operation"]) for m in created["metadata"]["managedFields"]] == [("t", "Apply")]
+    assert created["metadata"]["managedFields"][0]["fieldsV1"] == {"f:data": {"f:a": {}}}
+    raw(api, "PATCH", path, {**first, "data": {"b": "2"}}, apply, query="fieldManager=other")
+    read = client.CoreV1Api(api).read_namespaced_config_map
+    assert read("applied", NAMESPACE).data == {"a": "1", "b": "2"}  # another manager's fields are merged in
+    raw(api, "PATCH", path, {**first, "data": {"c": "3"}}, apply, query="fieldManager=t")
+    assert read("applied", NAMESPACE).data == {"b": "2", "c": "3"}  # t dropped `a`, which only t owned
+    refused = raw(api, "PATCH", path, {**first, "data": {"b": "changed"}}, apply, query="fieldManager=t")
+    assert refused["code"] == 409 and refused["reason"] == "Conflict"
+    assert 'conflict with "other": .data.b' in refused["message"]
+    forced = raw(api, "PATCH", path, {**first, "data": {"b": "changed"}}, apply, query="fieldManager=t&force=true")
+    assert forced["data"] == {"b": "changed"} and [m["manager"] for m in forced["metadata"]["managedFields"]] == ["t"]
 
 
 def test_dry_run_changes_nothing(api: client.ApiClient) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.stream import stream
 
-from jeju_play.lab.kube import PodHealth, ThreadedKubeServer
+from jeju_lab.kube_double import PodHealth, ThreadedKubeServer
 
 from .helpers import NAMESPACE, deployment, wait_for
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from jeju_play.lab.kube import ThreadedKubeServer
+from jeju_lab.kube_double import ThreadedKubeServer
 
 from .helpers import NAMESPACE, deployment, wait_for
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from kubernetes import client
 
-from jeju_play.lab.kube import ThreadedKubeServer
+from jeju_lab.kube_double import ThreadedKubeServer
 
 from .helpers import NAMESPACE, wait_for
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from jeju_play.lab.kube.patching import merge_patch, strategic_merge
-from jeju_play.lab.kube.selectors import labels_match, parse_label_selector
+from jeju_lab.kube_double.patching import merge_patch, strategic_merge
+from jeju_lab.kube_double.selectors import labels_match, parse_label_selector
 
 POD_SPEC = {
     "containers": [

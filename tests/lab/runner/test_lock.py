@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from kubernetes import client, config
 
-from jeju_play import environments
+from jeju_play import catalog, environments
 from jeju_play.errors import Refused
-from jeju_play.lock import LEASE_NAME, TAKES_OVER, RemediationLock
+from jeju_play.lock import LEASE_NAME, RemediationLock
 
 
 def _leases(kubeconfig: str) -> client.CoordinationV1Api:
@@ -61,4 +61,29 @@ def test_the_breach_response_takes_a_held_lock_over(lab) -> None:  # type: ignor
         response.release()
     finally:
         remediation.release()
-    assert "security-breach" in TAKES_OVER and "network-down" not in TAKES_OVER
+    takes_over = {i.name for i in catalog.load(lab.project).incidents if i.takes_over_lock}
+    assert takes_over == {"security-breach"}
+
+
+def test_two_runs_started_together_one_proceeds_the_other_names_the_holder(lab) -> None:  # type: ignore[no-untyped-def]
+    """Two `jeju-play network-down -i local --yes` started within a few milliseconds of each other (the issue asks
+    for 100 ms): both read the Lease as free, one creates it, the other loses the race (409) or reads it held."""
+    import subprocess
+    import time
+
+    from tests.support import JEJU_PLAY
+
+    started = []
+    runs = []
+    for _ in range(2):
+        started.append(time.monotonic())
+        runs.append(subprocess.Popen([str(JEJU_PLAY), "network-down", "-i", "local", "--yes"], stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True))
+    assert started[1] - started[0] < 0.1
+    said = [run.communicate(timeout=300)[0] for run in runs]
+    codes = sorted(run.returncode for run in runs)
+    assert codes == [0, 4], said
+    refused = said[[run.returncode for run in runs].index(4)]
+    winner = said[[run.returncode for run in runs].index(0)]
+    run_id = next(line.split("(run ", 1)[1].split(")", 1)[0] for line in winner.splitlines() if "(run " in line)
+    assert "held by" in refused and run_id in refused, refused

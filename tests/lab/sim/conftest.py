@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from jeju_play.lab.anvil import AnvilNode
+from jeju_lab.anvil import AnvilNode
 
 from .helpers import start_l1, start_l2
 

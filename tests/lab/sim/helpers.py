@@ -10,11 +10,11 @@ from typing import Any
 
 import aiohttp
 
-from jeju_play.lab.anvil import AnvilNode
-from jeju_play.lab.chains import accounts
-from jeju_play.lab.chains.deploy import L1_CHAIN_ID, L2_CHAIN_ID, batch_inbox_address
-from jeju_play.lab.sim import Conditions, RollupConfig, SimStack, Timing
-from jeju_play.lab.sim.rpc import JsonRpcClient
+from jeju_lab.anvil import AnvilNode
+from jeju_lab.chains import accounts
+from jeju_lab.chains.deploy import L1_CHAIN_ID, L2_CHAIN_ID, batch_inbox_address
+from jeju_lab.sim import Conditions, RollupConfig, SimStack, Timing
+from jeju_lab.sim.rpc import JsonRpcClient
 
 FAST = Timing(
     l2_block_interval_s=0.1,

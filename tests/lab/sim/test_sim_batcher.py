@@ -7,9 +7,9 @@ import asyncio
 import aiohttp
 import pytest
 
-from jeju_play.lab.anvil import AnvilNode
-from jeju_play.lab.chains import accounts
-from jeju_play.lab.sim import Conditions
+from jeju_lab.anvil import AnvilNode
+from jeju_lab.chains import accounts
+from jeju_lab.sim import Conditions
 
 from .helpers import INBOX, call, running_stack, sync_status, wait_until
 

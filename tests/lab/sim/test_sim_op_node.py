@@ -8,9 +8,9 @@ import aiohttp
 import pytest
 from web3 import Web3
 
-from jeju_play.lab.anvil import AnvilNode
-from jeju_play.lab.sim import Conditions
-from jeju_play.lab.sim.rpc import RpcError
+from jeju_lab.anvil import AnvilNode
+from jeju_lab.sim import Conditions
+from jeju_lab.sim.rpc import RpcError
 
 from .helpers import INBOX, block_number, call, running_stack, sync_status, wait_until
 

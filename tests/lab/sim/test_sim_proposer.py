@@ -7,10 +7,10 @@ import asyncio
 import pytest
 from web3 import Web3
 
-from jeju_play.lab.anvil import AnvilNode
-from jeju_play.lab.chains import accounts
-from jeju_play.lab.chains.deploy import DeployConfig, deploy_l1
-from jeju_play.lab.sim import Conditions
+from jeju_lab.anvil import AnvilNode
+from jeju_lab.chains import accounts
+from jeju_lab.chains.deploy import DeployConfig, deploy_l1
+from jeju_lab.sim import Conditions
 
 from .helpers import call, running_stack, wait_until
 

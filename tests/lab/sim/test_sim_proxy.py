@@ -8,9 +8,9 @@ import time
 import aiohttp
 import pytest
 
-from jeju_play.lab.anvil import AnvilNode
-from jeju_play.lab.sim import ProxyMode, RethLoad, RpcProxy
-from jeju_play.lab.sim.rpc import JsonRpcClient, RpcUnavailable
+from jeju_lab.anvil import AnvilNode
+from jeju_lab.sim import ProxyMode, RethLoad, RpcProxy
+from jeju_lab.sim.rpc import JsonRpcClient, RpcUnavailable
 
 pytestmark = pytest.mark.lab
 

@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from jeju_play.lab.anvil import AnvilNode
-from jeju_play.lab.sim import ProxyMode
-from jeju_play.lab.sim.rpc import RpcUnavailable
+from jeju_lab.anvil import AnvilNode
+from jeju_lab.sim import ProxyMode
+from jeju_lab.sim.rpc import RpcUnavailable
 
 from .helpers import block_number, call, running_stack, wait_until
 

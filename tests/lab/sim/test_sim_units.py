@@ -6,15 +6,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from jeju_play.errors import LabError
-from jeju_play.lab.sim.conditions import (
+from jeju_lab.sim.conditions import (
     Conditions,
     apply_batcher_env,
     apply_op_node_env,
     apply_proposer_env,
     parse_duration_s,
 )
-from jeju_play.lab.sim.frames import (
+from jeju_lab.sim.frames import (
     BatchRange,
     altda_tx_data,
     calldata_tx_data,
@@ -22,8 +21,9 @@ from jeju_play.lab.sim.frames import (
     eigenda_cert,
     encode_frame,
 )
-from jeju_play.lab.sim.logfmt import format_line
-from jeju_play.lab.sim.proxy import RethLoad
+from jeju_lab.sim.logfmt import format_line
+from jeju_lab.sim.proxy import RethLoad
+from jeju_play.errors import LabError
 
 
 def test_env_vars_with_their_real_names_update_the_conditions() -> None:

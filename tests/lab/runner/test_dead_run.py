@@ -1,0 +1,61 @@
+"""The runner killed with SIGKILL in the middle of remediation (after the restart, before verify): the next run
+on the lab sees the dead run's Lease and its unfinished record, says what it had done, and takes the lock over
+only when confirmed; the dead run's record is marked interrupted and still verifies."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+
+from tests.support import JEJU_PLAY, LabHandle, blocks_flow, kube, recorded_runs, run_cli, wait_until
+
+NS = "op-stack"
+RESTARTED = "kubectl.kubernetes.io/restartedAt"
+
+
+def restarted_at(lab: LabHandle) -> str | None:
+    annotations = kube(lab).apps.read_namespaced_deployment("op-node", NS).spec.template.metadata.annotations
+    return (annotations or {}).get(RESTARTED)
+
+
+def lease_holder(lab: LabHandle) -> str | None:
+    leases = kube(lab).coordination.list_namespaced_lease(NS).items
+    return next((lease.spec.holder_identity for lease in leases if lease.metadata.name == "jeju-play-remediation"),
+                None)
+
+
+def test_a_run_killed_after_its_restart_is_found_named_and_taken_over_only_when_confirmed(lab: LabHandle) -> None:
+    runs = lab.project / "runs"
+    before = set(recorded_runs(runs))
+    lab.lab.break_fault("sequencer-crash")
+    was = restarted_at(lab)
+    killed = subprocess.Popen([str(JEJU_PLAY), "network-down", "-i", "local", "--yes"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_until(lambda: restarted_at(lab) != was, "the run's rollout restart of op-node", limit=180)
+    finally:
+        os.killpg(killed.pid, signal.SIGKILL)  # the runner and its ansible-playbook, as a lost machine stops
+        killed.wait()
+    dead = next(iter(set(recorded_runs(runs)) - before))
+    assert json.loads((dead / "summary.json").read_text())["outcome"] == "running"
+    assert dead.name in (lease_holder(lab) or "")
+    restarted = restarted_at(lab)
+
+    refused = run_cli("network-down", "-i", "local")  # no terminal, no --yes: nobody to confirm
+    said = refused.stdout + refused.stderr
+    assert refused.returncode == 4, said
+    assert f"run {dead.name}" in said and "died mid-run" in said and "It had done:" in said
+    assert "gates approved: Rollout restart op-node" in said  # the dead run's approvals.jsonl, read back
+    assert "Traceback" not in said
+    assert restarted_at(lab) == restarted and dead.name in (lease_holder(lab) or "")  # nothing changed
+
+    confirmed = run_cli("network-down", "-i", "local", "--yes", timeout=300)
+    said = confirmed.stdout + confirmed.stderr
+    assert confirmed.returncode == 0, said
+    assert f"Run {dead.name} never ended" in said and "marked interrupted" in said
+    closed = json.loads((dead / "summary.json").read_text())
+    assert closed["outcome"] == "interrupted" and "found by run" in closed["message"]
+    assert run_cli("audit", "verify", dead.name).returncode == 0
+    assert lease_holder(lab) is None and blocks_flow(lab)
