@@ -81,9 +81,9 @@ class LabWorld:
         c.bad_block_at = self.faults.bad_block_at
         self.reth_load.replicas = self.public_rpc_backends()
         self.reth.rate_limit_per_minute = self.public_rpc_rate_limit()
-        self.reth_load.load = 900.0 if "rpc-overload" in self.faults.active else 0.0
+        self.reth_load.load = 1350.0 if "rpc-overload" in self.faults.active else 0.0
         indexer_up = bool(self.ready_pods("subsquid", "indexer"))
-        self.reth.extra_latency_ms = 700.0 if "indexer-db-slow" in self.faults.active and indexer_up else 0.0
+        self.reth.extra_latency_ms = 1500.0 if "indexer-db-slow" in self.faults.active and indexer_up else 0.0
 
     def cluster_uid(self) -> str:
         """The double's identity as a real cluster has it: its kube-system namespace's UID (new each lab up)."""

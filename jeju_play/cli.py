@@ -153,6 +153,21 @@ def show(
                 name.append(f"  {step.module}", style="dim")
             steps.add_row(Text.assemble("  ", mark), name)
         out.print(steps)
+    _show_runner_gates()
+
+
+def _show_runner_gates() -> None:
+    """The runner's own gates, asked before any play starts (jeju_play.gates.RUNNER_GATES)."""
+    from jeju_play.gates import RUNNER_GATES
+
+    out.print(Text.assemble("\n", ("Runner", "bold"), "  before the first play, only when it applies"))
+    steps = Table.grid(padding=(0, 1))
+    steps.add_column(width=6)
+    steps.add_column()
+    for gate in RUNNER_GATES:
+        steps.add_row(Text.assemble("  ", ("GATE", "bold yellow")),
+                      Text.assemble(gate.task, "\n", (gate.when, "dim")))
+    out.print(steps)
 
 
 @app.command("run", hidden=True)

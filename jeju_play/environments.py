@@ -833,8 +833,14 @@ def _show(value: Any) -> str:
         text = json.dumps(value, ensure_ascii=False, default=str)
     except (TypeError, ValueError):
         text = repr(value)
-    text = text.replace("\n", "\\n").replace("\r", "\\r")
+    # No line break of any kind reaches the terminal (U+2028, U+0085 and others break lines too): escaped.
+    text = "".join(c if c.isprintable() else _escaped(c) for c in text)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def _leaves(value: Any) -> list[Any]:

@@ -22,6 +22,22 @@ AskFn = Callable[[dict[str, Any], str], str | None]
 GuardFn = Callable[[], str | None]
 
 
+@dataclass(frozen=True)
+class RunnerGate:
+    """A gate the runner asks before any playbook starts (`jeju-play show` lists them with the playbook's)."""
+
+    task: str
+    kind: str
+    when: str
+
+
+GATE_UNREVIEWED = RunnerGate("Run unreviewed content (--unreviewed)", "unreviewed",
+                             "on production, with --unreviewed, when the content is not reviewed")
+GATE_TAKEOVER = RunnerGate("Take a dead run's remediation lock over", "takeover",
+                           "when the remediation lock's holder died mid-run on this host")
+RUNNER_GATES = (GATE_UNREVIEWED, GATE_TAKEOVER)
+
+
 @dataclass
 class ApprovalPolicy:
     """How gates are answered in this run."""

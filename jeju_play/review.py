@@ -19,6 +19,7 @@ from typing import Any
 
 from jeju_play.environments import Environment
 from jeju_play.errors import Refused
+from jeju_play.gates import GATE_UNREVIEWED
 
 REVIEWED_PATHS = ("playbooks", "roles", "plugins", "catalog.yml", "inventories")
 DEFAULT_BRANCH = "origin/main"
@@ -134,7 +135,7 @@ def inspect(root: Path, settings: Settings) -> ContentState:
 
 def gate_request(env: Environment, state: ContentState) -> dict[str, Any]:
     """The extra gate `--unreviewed` asks at, in the shape the playbook's gates have."""
-    return {"id": UNREVIEWED_GATE, "kind": "unreviewed", "target": f"{env.name} (production)",
+    return {"id": UNREVIEWED_GATE, "kind": GATE_UNREVIEWED.kind, "target": f"{env.name} (production)",
             "description": f"Run unreviewed content on production {env.name}: " + "; ".join(state.problems),
             "change": {"commit": state.commit or "none", "changed": state.changed[:10]}}
 

@@ -21,6 +21,7 @@ from typing import Any
 from jeju_play import guards, incidents, playbook, review, unfinished, verdict
 from jeju_play.errors import ExitCode, JejuPlayError, Refused
 from jeju_play.events import EventSink
+from jeju_play.gates import GATE_TAKEOVER, GATE_UNREVIEWED
 from jeju_play.lock import LEASE_NAME, DeadHolder
 from jeju_play.record import RunRecord, Scrubber, Summary, new_run_id, now_iso
 from jeju_play.request import RunRequest
@@ -28,6 +29,7 @@ from jeju_play.runbook import find_section
 from jeju_play.view import RunView
 
 UNANSWERED_PLAYBOOK = Path("playbooks") / "comms" / "gate-unanswered.yml"  # jeju-play's own, under the project
+
 
 
 @dataclass
@@ -103,7 +105,7 @@ def _require_reviewed(request: RunRequest, view: RunView, record: RunRecord, sum
     if not request.unreviewed:
         raise review.refusal(env, state)
     if not _runner_gate(request, view, record, summary, review.gate_request(env, state),
-                        "Run unreviewed content (--unreviewed)"):
+                        GATE_UNREVIEWED.task):
         raise review.refusal(env, state)
 
 
@@ -112,11 +114,11 @@ def _take_over_dead(request: RunRequest, view: RunView, record: RunRecord, summa
     """The Lease's holder died mid-run: show what its record says it had done and ask (a gate) before taking the
     lock over; refused or nobody to ask raises Refused with the same account (exit 4, nothing changed)."""
     done = unfinished.account(dead.run_id)
-    gate = {"id": "dead-run-lock", "kind": "takeover", "target": f"Lease {LEASE_NAME}",
+    gate = {"id": "dead-run-lock", "kind": GATE_TAKEOVER.kind, "target": f"Lease {LEASE_NAME}",
             "description": f"Take the remediation lock over from {dead.describe()}, which died mid-run. It had "
                            f"done: {done}",
             "change": {"lease": LEASE_NAME, "from": dead.holder}}
-    if _runner_gate(request, view, record, summary, gate, "Take a dead run's remediation lock over"):
+    if _runner_gate(request, view, record, summary, gate, GATE_TAKEOVER.task):
         return True
     raise Refused(f"The remediation lock on {request.environment.name} is held by {dead.describe()}: it died "
                   f"mid-run. It had done: {done}. Nothing was changed. Check the chain and the cluster, then run "

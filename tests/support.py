@@ -12,11 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from jeju_lab.control import Lab
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_PROJECT = ROOT / "tests" / "fixtures" / "project"
 JEJU_PLAY = Path(sys.executable).parent / "jeju-play"
+# The lab's thresholds, as the runs read them (inventories/local).
+LOCAL_THRESHOLDS: dict[str, Any] = yaml.safe_load(
+    (ROOT / "inventories/local/group_vars/all/vars.yml").read_text())["jeju_thresholds"]
 
 
 def run_cli(*args: str, env_extra: dict[str, str] | None = None, stdin: str | None = None,

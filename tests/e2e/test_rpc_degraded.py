@@ -17,14 +17,14 @@ import pytest
 import yaml
 
 from jeju_lab.anvil import rpc_call
-from tests.support import LabHandle, artifact, classification, run_cli, run_incident, wait_until
+from tests.support import LOCAL_THRESHOLDS, LabHandle, artifact, classification, run_cli, run_incident, wait_until
 from tests.support import kube as support_kube
 
 NS = "op-stack"
 INDEXER_NS = "indexer"
 INGRESS = "reth-public"
 RATE_LIMIT = "nginx.ingress.kubernetes.io/limit-rpm"  # ingress-nginx (the runbook named annotations it ignores)
-THRESHOLD_MS = 500  # inventories/local: jeju_thresholds.rpc_latency_ms
+THRESHOLD_MS = LOCAL_THRESHOLDS["rpc_latency_ms"]  # the lab's (inventories/local), not the runbook's 500
 
 
 def kube(lab: LabHandle) -> Any:

@@ -327,3 +327,12 @@ def test_a_status_page_is_configured_whole_or_not_at_all(tmp_path: Path) -> None
     _, problems = environments.check(ROOT, str(inventory))
     assert [p.key for p in problems] == ["jeju_statuspage"], problems
     assert "lacks page_id, components" in problems[0].message and "leave it empty ({})" in problems[0].message
+
+
+def test_a_value_with_a_line_separator_is_shown_on_one_line(tmp_path: Path) -> None:
+    """U+2028 and U+0085 break lines in a terminal as a newline does: the message shows them escaped."""
+    inventory = local_copy(tmp_path)
+    edit(inventory, r"  verify_blocks: 3", '  verify_blocks: {"a\\u2028b": "c\\x85d"}')
+    _, problems = environments.check(ROOT, str(inventory))
+    assert len(problems) == 1 and len(problems[0].message.splitlines()) == 1, [p.message for p in problems]
+    assert '{"a\\u2028b": "c\\u0085d"}' in problems[0].message

@@ -41,6 +41,16 @@ def test_show_low_balance_lists_the_transfer_gate() -> None:
     assert max(len(line.rstrip()) for line in shown.stdout.splitlines()) <= 80
 
 
+def test_show_lists_the_runners_own_gates_too() -> None:
+    """The runner asks two gates before any play (unreviewed content, a dead run's lock): show lists them."""
+    shown = run_cli("show", "network-down", env_extra={"COLUMNS": "80"})
+    lines = shown.stdout.splitlines()
+    runner = lines.index(next(line for line in lines if line.startswith("Runner")))
+    gate_lines = [line.strip() for line in lines[runner:] if "GATE" in line]
+    assert gate_lines == ["GATE Run unreviewed content (--unreviewed)", "GATE Take a dead run's remediation lock over"]
+    assert max(len(line.rstrip()) for line in lines) <= 80
+
+
 def test_show_names_the_cause_of_each_branch() -> None:
     shown = run_cli("show", "network-down").stdout
     for cause in ("l1_rpc_down", "out_of_memory", "node_lost", "volume_corrupt", "crash", "bad_block"):
