@@ -443,7 +443,7 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
           "Treat as a security incident if not our proposer; the challenger deletes it.",
           break_conflict, heal_conflict,
           recovered=recovery.outputs_proposed),
-    Fault("rpc-overload", "rpc-degraded", "Public RPC over 500 ms and reth CPU high at one replica.",
+    Fault("rpc-overload", "rpc-degraded", "Public RPC at 1.4 s (lab threshold 1 s) and reth CPU high at one replica.",
           "Scale reth to 3 replicas.", _nothing, _nothing,
           recovered=recovery.rpc_fast),
     Fault("indexer-db-slow", "rpc-degraded", "Public RPC slow while the indexer's database is slow.",

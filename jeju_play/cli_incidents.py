@@ -94,6 +94,32 @@ def close(incident_id: IncidentId,
               f"{closed.close_reason}", markup=False)
 
 
+@incidents_app.command("update")
+def update(incident_id: IncidentId,
+           check: Annotated[bool, typer.Option("--check", help="Show the update; send nothing.")] = False,
+           only_due: Annotated[bool, typer.Option("--due", help="Only if one is due (the catalog's update_every "
+                                                  "since the last message); `jeju-play serve` posts these.")] = False,
+           as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False) -> None:
+    """Post the incident's status update now: its channels and the status page (status, actions, next, ETA)."""
+    from jeju_play import updates
+    from jeju_play.paths import project_root
+    from jeju_play.record import operator
+    from jeju_play.view import RunView
+
+    err = Console(stderr=True, highlight=False)
+    view = RunView(console=err if as_json else out, quiet=as_json)
+    who = operator()
+    posted = updates.post(project_root(), incident_id, view, operator=who, check=check, only_due=only_due)
+    if as_json:
+        out.print_json(json.dumps({"posted": posted is not None, **(posted.__dict__ if posted else {})},
+                                  default=str))
+    elif posted is None:
+        out.print(f"No update of {incident_id} is due yet.", markup=False)
+    else:
+        out.print(posted.message, markup=False, soft_wrap=True)
+    raise typer.Exit(posted.exit_code if posted else 0)
+
+
 def report(incident_id: IncidentId,
            kind: Annotated[str, typer.Option("--kind", help="incident, security, update or postmortem.")] = "incident",
            out_file: Annotated[Path | None, typer.Option("--out", help="Write it here instead of printing.")] = None,

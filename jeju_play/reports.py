@@ -61,6 +61,11 @@ def _duration_words() -> Any:
     return module.duration_words
 
 
+def status(story: timeline.Story) -> str:
+    """Where the incident stands, in the runbook's words: Investigating, Identified (a change made), Resolved."""
+    return "Resolved" if not story.incident.is_open else "Identified" if story.changes else "Investigating"
+
+
 def context(story: timeline.Story) -> dict[str, Any]:
     incident = story.incident
     entry = catalog_mod.load(project_root()).get(incident.incident)
@@ -75,7 +80,7 @@ def context(story: timeline.Story) -> dict[str, Any]:
                      "severity": incident.severity, "opened": incident.opened, "closed": incident.closed,
                      "open": incident.is_open, "close_reason": incident.close_reason, "origin": incident.origin},
         "entry": entry.as_dict(),
-        "status": ("Resolved" if not incident.is_open else "Identified" if story.changes else "Investigating"),
+        "status": status(story),
         "duration": duration(incident.opened, end),
         "cause_text": cause.get("cause_text") or "not identified",
         "evidence": story.evidence,

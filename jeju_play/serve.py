@@ -8,7 +8,9 @@
     GET  /healthz, /runs
 
 Every run is its own process (`jeju-play <incident> -i <env>`, its output in <state>/logs/), in its own session:
-a run that crashes cannot take serve down, and a restarted serve finds its runs still running.
+a run that crashes cannot take serve down, and a restarted serve finds its runs still running. Each open
+incident of a served environment gets its status update when the catalog's update_every has passed since its
+last message (`jeju-play incidents update ID --due`, also its own process; jeju_play.updates).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from jeju_lab.anvil import pid_alive
-from jeju_play import alerts, approvals, environments
+from jeju_play import alerts, approvals, environments, updates
 from jeju_play import catalog as catalog_mod
 from jeju_play.errors import BadInput, JejuPlayError
 from jeju_play.paths import runs_dir, serve_dir
@@ -33,6 +36,7 @@ from jeju_play.receiver import Receiver, Served, ServedRun, ServeState
 from jeju_play.record import now_iso, operator
 
 REAP_SECONDS = 0.5
+UPDATE_CHECK_SECONDS = 10.0  # how often serve looks for an open incident whose status update is due
 MAX_APPROVAL_BYTES = 16 * 1024
 Printer = Any  # a callable(str) -> None: where serve says what it does (the terminal, a journal)
 
@@ -92,6 +96,39 @@ class Launch:
         return run.pid is not None and pid_alive(run.pid)  # started by an earlier serve
 
 
+class UpdatePoster:
+    """Posts each status update that falls due (`jeju-play incidents update ID --due`, its own process): one
+    process per incident at a time; a slot already tried is not started again by this serve."""
+
+    def __init__(self, state_dir: Path, environments: list[str]):
+        self.logs = state_dir / "logs"
+        self.environments = environments
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.tried: set[tuple[str, str]] = set()
+        self.checked = 0.0
+
+    def tick(self, now: float) -> list[updates.Due]:
+        """The updates started now (at most every UPDATE_CHECK_SECONDS)."""
+        if now - self.checked < UPDATE_CHECK_SECONDS:
+            return []
+        self.checked = now
+        self.children = {k: c for k, c in self.children.items() if c.poll() is None}
+        started = []
+        for environment in self.environments:
+            for item in updates.due(environment):
+                if item.incident_id in self.children or (item.incident_id, item.slot) in self.tried:
+                    continue
+                self.tried.add((item.incident_id, item.slot))
+                self.logs.mkdir(parents=True, exist_ok=True)
+                with open(self.logs / f"{item.incident_id}.updates.log", "ab") as log:
+                    self.children[item.incident_id] = subprocess.Popen(
+                        [sys.executable, "-m", "jeju_play", "incidents", "update", item.incident_id, "--due",
+                         "--json"], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                        start_new_session=True)
+                started.append(item)
+        return started
+
+
 class Service:
     """The receiver behind the HTTP endpoints."""
 
@@ -100,6 +137,7 @@ class Service:
         self.say = say
         self.served = load_served(config.root, config.environments)
         self.launch = Launch(config.state_dir)
+        self.updates = UpdatePoster(config.state_dir, list(self.served))
         self.runs_base = runs_dir()
         self.receiver = Receiver(catalog_mod.load(config.root), self.served, ServeState(config.state_dir),
                                  self.runs_base, self.launch, self.launch.alive)
@@ -192,6 +230,8 @@ class Service:
             for decision in started:
                 self.say(f"{decision.action:<6} {decision.incident} on {decision.environment} (was queued): "
                          f"{decision.reason} [{', '.join(decision.alerts)}]")
+            for item in self.updates.tick(time.monotonic()):
+                self.say(f"update {item.incident_id}: the status update due {item.slot}")
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

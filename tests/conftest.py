@@ -56,13 +56,15 @@ def lab_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]
 
 
 @pytest.fixture
-def lab(lab_session: LabHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator[LabHandle]:
+def lab(lab_session: LabHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[LabHandle]:
     """The session's lab, healthy and steady (it has batched and proposed: a drill may have restarted it), with
-    JEJU_PLAY_HOME & co pointing at it; every fault healed afterwards."""
+    JEJU_PLAY_HOME & co pointing at it and incidents of the test's own (an incident an earlier test left open
+    would be attached to, not opened); every fault healed afterwards."""
     from jeju_lab.recovery import wait_until_steady
 
     for key, value in lab_session.env.items():
         monkeypatch.setenv(key, value)
+    monkeypatch.setenv("JEJU_PLAY_INCIDENTS", str(tmp_path / "incidents"))
     if not lab_session.lab.running():
         lab_session.lab.up()
     assert wait_until_steady(lab_session.lab), "the session lab proposed no output within 90 s"

@@ -28,8 +28,14 @@ from .helpers import (
 
 
 def newest_op_node(lab: LabHandle) -> dict[str, Any]:
-    """The newest op-node pod, as `kubectl get pods -o json` shows it."""
-    items = kubectl_json(lab, "get", "pods", "-l", "app.kubernetes.io/name=op-node")["items"]
+    """The newest op-node pod, as `kubectl get pods -o json` shows it: of the newest ReplicaSet (a restart's new
+    pod and the old one are often created within the same second, creationTimestamp's resolution)."""
+    sets = kubectl_json(lab, "get", "replicasets", "-l", "app.kubernetes.io/name=op-node")["items"]
+    newest = max(sets, key=lambda r: int(r["metadata"].get("annotations", {}).get(
+        "deployment.kubernetes.io/revision", 0)))
+    template_hash = newest["metadata"]["labels"]["pod-template-hash"]
+    items = kubectl_json(lab, "get", "pods", "-l", f"app.kubernetes.io/name=op-node,pod-template-hash={template_hash}"
+                         )["items"] or kubectl_json(lab, "get", "pods", "-l", "app.kubernetes.io/name=op-node")["items"]
     return dict(max(items, key=lambda p: (p["metadata"]["creationTimestamp"], p["metadata"]["name"])))
 
 

@@ -1,0 +1,102 @@
+"""Status updates on the catalog's cadence: an open incident's update goes to its channels and the status page
+(the lab's comms double, over HTTP), never to PagerDuty; `--check` and `--due` before it is due send nothing;
+`jeju-play serve` posts the update that falls due, once."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from jeju_lab.recovery import rpc_serving
+from tests.support import LabHandle, run_cli, run_incident, running_serve, wait_until
+
+from .test_comms import captured, reset_double, secrets_of, step
+
+
+def open_rpc_down_incident(lab: LabHandle) -> str:
+    """rpc-down found reth at 0 replicas; nobody approved the scale-up (its gate timed out after 3 s): the
+    incident stays open."""
+    short_wait = lab.project / "inventories" / "local" / "group_vars" / "all" / "zz_test_gate_timeout.yml"
+    short_wait.write_text("jeju_gate_timeout_seconds: 3\n")
+    lab.lab.break_fault("reth-scaled-to-zero")
+    try:
+        wait_until(lambda: not rpc_serving(lab.lab).recovered, "the public RPC down")
+        done, _record = run_incident(lab, "rpc-down", "--json")
+    finally:
+        short_wait.unlink()
+        lab.lab.heal()
+    assert done.returncode == 4, done.stdout + done.stderr  # the gate was refused: nobody answered it
+    listed = run_cli("incidents", "--json")
+    (incident,) = json.loads(listed.stdout)
+    assert incident["status"] == "open" and incident["confirmed"], incident
+    return str(incident["id"])
+
+
+def age(incidents_dir: Path, incident_id: str, minutes: int) -> None:
+    """The incident as it is `minutes` later: its opening and every message sent that much earlier."""
+    folder = incidents_dir / incident_id
+
+    def earlier(stamp: str) -> str:
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")) - timedelta(minutes=minutes)
+        return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+    record = json.loads((folder / "incident.json").read_text())
+    record["opened"] = earlier(record["opened"])
+    (folder / "incident.json").write_text(json.dumps(record, indent=2))
+    lines = [json.loads(line) for line in (folder / "comms.jsonl").read_text().splitlines() if line.strip()]
+    (folder / "comms.jsonl").write_text("".join(json.dumps({**e, "time": earlier(e["time"])}) + "\n"
+                                                for e in lines))
+
+
+def test_an_open_incident_gets_its_update_by_hand_and_from_serve_when_due(lab: LabHandle, tmp_path: Path) -> None:
+    reset_double(lab)
+    incident_id = open_rpc_down_incident(lab)
+    wait_until(lambda: rpc_serving(lab.lab).recovered, "the public RPC serving again", limit=60)
+    opened = len(captured(lab))
+    assert opened > 0, "the incident's opening told nobody"
+
+    not_yet = run_cli("incidents", "update", incident_id, "--due")
+    assert not_yet.returncode == 0, not_yet.stdout + not_yet.stderr
+    assert f"No update of {incident_id} is due yet." in not_yet.stdout
+    checked = run_cli("incidents", "update", incident_id, "--check")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "nothing sent (check mode)" in checked.stdout
+    assert len(captured(lab)) == opened, "--due before it is due, or --check, sent something"
+
+    posted = run_cli("incidents", "update", incident_id)
+    assert posted.returncode == 0, posted.stdout + posted.stderr
+    update = captured(lab)[opened:]
+    assert sorted(step(c) for c in update) == [("discord", "post"), ("slack", "post"),
+                                               ("statuspage", "PATCH investigating")], update
+    chat = next(c["body"] for c in update if c["service"] == "slack")["text"]
+    assert f"update ({incident_id})" in chat and "Status: Investigating" in chat, chat
+    assert "Actions taken:" in chat and "Next steps:" in chat and "ETA:" in chat, chat
+    assert "Next update within 15 minutes." in chat, chat  # catalog.yml: rpc-down updates every 15m
+    public = json.dumps([c["body"] for c in update if c["service"] == "statuspage"])
+    assert "reth" not in public and "0x" not in public and "still working" in public, public
+
+    age(tmp_path / "incidents", incident_id, minutes=16)
+    due_before = json.loads(run_cli("incidents", "--json").stdout)
+    assert [i["id"] for i in due_before] == [incident_id]
+    with running_serve("local", state=tmp_path / "serve") as serve:
+        wait_until(lambda: len(captured(lab)) >= opened + 6, "serve's status update delivered", limit=60)
+        wait_until(lambda: f"update {incident_id}" in serve.output(), "serve saying it posted the update")
+    again = captured(lab)[opened + 3:]
+    assert sorted(step(c) for c in again) == [("discord", "post"), ("slack", "post"),
+                                              ("statuspage", "PATCH investigating")], again
+    after = run_cli("incidents", "update", incident_id, "--due")
+    assert f"No update of {incident_id} is due yet." in after.stdout, after.stdout + after.stderr
+
+    history = run_cli("history", "--json")
+    updates = [r for r in json.loads(history.stdout) if r.get("incident_id") == incident_id
+               and r["playbook"] == "playbooks/comms/status-update.yml"]
+    assert sorted(r["outcome"] for r in updates) == ["checked", "sent", "sent"], updates
+
+    closed = run_cli("incidents", "close", incident_id, "--reason", "test over")
+    assert closed.returncode == 0, closed.stderr
+    refused = run_cli("incidents", "update", incident_id)
+    assert refused.returncode == 2 and "gets no more updates" in refused.stderr, refused.stdout + refused.stderr
+    assert "Traceback" not in refused.stderr
+    leaked = [s for s in secrets_of(lab) if s in posted.stdout + posted.stderr + serve.output()]
+    assert leaked == []
