@@ -31,7 +31,6 @@ from jeju_play.view import RunView
 UNANSWERED_PLAYBOOK = Path("playbooks") / "comms" / "gate-unanswered.yml"  # jeju-play's own, under the project
 
 
-
 @dataclass
 class RunOutcome:
     summary: Summary

@@ -67,6 +67,14 @@ def load_served(root: Path, names: list[str]) -> dict[str, Served]:
     return served
 
 
+def start_jeju_play(args: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+    """`jeju-play ARGS` in its own session (serve's death does not take it along), its output appended to log_path."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        return subprocess.Popen([sys.executable, "-m", "jeju_play", *args], stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+
 class Launch:
     """Starts each run as `jeju-play <incident> -i <env>` in its own session; knows which of them still run."""
 
@@ -78,11 +86,8 @@ class Launch:
         self.logs.mkdir(parents=True, exist_ok=True)
         alerts_file = self.logs / f"{run.run_id}.alerts.json"
         alerts_file.write_text(json.dumps([a.brief() for a in fired], indent=1), encoding="utf-8")
-        with open(self.logs / f"{run.run_id}.log", "ab") as log:
-            child = subprocess.Popen(
-                [sys.executable, "-m", "jeju_play", run.incident, "-i", run.environment, "--json",
-                 "--alerts-file", str(alerts_file), "--run-id", run.run_id],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        child = start_jeju_play([run.incident, "-i", run.environment, "--json", "--alerts-file", str(alerts_file),
+                                 "--run-id", run.run_id], self.logs / f"{run.run_id}.log")
         self.children[run.run_id] = child
         return child.pid
 
@@ -119,12 +124,9 @@ class UpdatePoster:
                 if item.incident_id in self.children or (item.incident_id, item.slot) in self.tried:
                     continue
                 self.tried.add((item.incident_id, item.slot))
-                self.logs.mkdir(parents=True, exist_ok=True)
-                with open(self.logs / f"{item.incident_id}.updates.log", "ab") as log:
-                    self.children[item.incident_id] = subprocess.Popen(
-                        [sys.executable, "-m", "jeju_play", "incidents", "update", item.incident_id, "--due",
-                         "--json"], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                        start_new_session=True)
+                self.children[item.incident_id] = start_jeju_play(
+                    ["incidents", "update", item.incident_id, "--due", "--json"],
+                    self.logs / f"{item.incident_id}.updates.log")
                 started.append(item)
         return started
 

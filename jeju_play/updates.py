@@ -93,10 +93,7 @@ def post(root: Path, incident_id: str, view: RunView, *, operator: str, check: b
 def _slot(incident: incidents.Incident, only_due: bool) -> str | None:
     if not only_due:
         return now_iso()
-    for item in incidents.brief(incident.environment):
-        if item["id"] == incident.id:
-            return str(item["update_due"]) if item["update_overdue"] else None
-    return None
+    return next((item.slot for item in due(incident.environment) if item.incident_id == incident.id), None)
 
 
 def _update(incident_id: str, slot: str) -> dict[str, Any]:
