@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from jeju_play import guards, incidents, playbook, review, unfinished, verdict
+from jeju_play import guards, incidents, playbook, review, unfinished, updates, verdict
 from jeju_play.errors import ExitCode, JejuPlayError, Refused
 from jeju_play.events import EventSink
 from jeju_play.gates import GATE_TAKEOVER, GATE_UNREVIEWED
@@ -79,8 +81,9 @@ def execute(request: RunRequest, view: RunView) -> RunOutcome:
                        + ("  [check mode: nothing changes]" if request.check else ""))
             private = Path(tempfile.mkdtemp(prefix=f"jeju-play-{run_id}-"))
             try:
-                rc = playbook.run(request, held.policy, view, sink, run_id, record.dir, private,
-                                  incident=opened.for_playbook() if opened else None)
+                with _updates_while_working(opened, request, view, record):
+                    rc = playbook.run(request, held.policy, view, sink, run_id, record.dir, private,
+                                      incident=opened.for_playbook() if opened else None)
             finally:
                 shutil.rmtree(private, ignore_errors=True)
     except JejuPlayError as exc:
@@ -92,6 +95,26 @@ def execute(request: RunRequest, view: RunView) -> RunOutcome:
     record.scrub_artifacts()
     record.write_summary(summary)
     return _attach(opened, request, record, RunOutcome(summary, record.dir))
+
+
+@contextmanager
+def _updates_while_working(opened: incidents.Incident | None, request: RunRequest, view: RunView,
+                           record: RunRecord) -> Iterator[None]:
+    """The incident's status updates keep their cadence while the playbook works (not in check mode: it sends
+    nothing); each one started is recorded in this run once the playbook ends."""
+    if opened is None or request.check:
+        yield
+        return
+    with updates.Watch(opened.id, request.environment.name, record.dir / "artifacts") as watch:
+        yield
+    for item in watch.started:
+        record.append_event({"time": now_iso(), "event": "status_update_started", "incident": item.incident_id,
+                             "slot": item.slot, "log": f"artifacts/{item.incident_id}.updates.log"})
+        view.note(f"{item.incident_id}'s status update for {item.slot} fell due while this run worked: it went "
+                  f"out on its own (`jeju-play incidents show {item.incident_id}`).")
+    if watch.trouble:
+        view.note(f"Could not look for {opened.id}'s due status update: {watch.trouble}. serve, or `jeju-play "
+                  f"incidents update {opened.id} --due`, posts it.", style="yellow")
 
 
 def _require_reviewed(request: RunRequest, view: RunView, record: RunRecord, summary: Summary,

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hmac
 import json
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,9 +33,9 @@ from jeju_play.errors import BadInput, JejuPlayError
 from jeju_play.paths import runs_dir, serve_dir
 from jeju_play.receiver import Receiver, Served, ServedRun, ServeState
 from jeju_play.record import now_iso, operator
+from jeju_play.spawn import start_jeju_play
 
 REAP_SECONDS = 0.5
-UPDATE_CHECK_SECONDS = 10.0  # how often serve looks for an open incident whose status update is due
 MAX_APPROVAL_BYTES = 16 * 1024
 Printer = Any  # a callable(str) -> None: where serve says what it does (the terminal, a journal)
 
@@ -67,14 +66,6 @@ def load_served(root: Path, names: list[str]) -> dict[str, Served]:
     return served
 
 
-def start_jeju_play(args: list[str], log_path: Path) -> subprocess.Popen[bytes]:
-    """`jeju-play ARGS` in its own session (serve's death does not take it along), its output appended to log_path."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "ab") as log:
-        return subprocess.Popen([sys.executable, "-m", "jeju_play", *args], stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-
-
 class Launch:
     """Starts each run as `jeju-play <incident> -i <env>` in its own session; knows which of them still run."""
 
@@ -101,36 +92,6 @@ class Launch:
         return run.pid is not None and pid_alive(run.pid)  # started by an earlier serve
 
 
-class UpdatePoster:
-    """Posts each status update that falls due (`jeju-play incidents update ID --due`, its own process): one
-    process per incident at a time; a slot already tried is not started again by this serve."""
-
-    def __init__(self, state_dir: Path, environments: list[str]):
-        self.logs = state_dir / "logs"
-        self.environments = environments
-        self.children: dict[str, subprocess.Popen[bytes]] = {}
-        self.tried: set[tuple[str, str]] = set()
-        self.checked = 0.0
-
-    def tick(self, now: float) -> list[updates.Due]:
-        """The updates started now (at most every UPDATE_CHECK_SECONDS)."""
-        if now - self.checked < UPDATE_CHECK_SECONDS:
-            return []
-        self.checked = now
-        self.children = {k: c for k, c in self.children.items() if c.poll() is None}
-        started = []
-        for environment in self.environments:
-            for item in updates.due(environment):
-                if item.incident_id in self.children or (item.incident_id, item.slot) in self.tried:
-                    continue
-                self.tried.add((item.incident_id, item.slot))
-                self.children[item.incident_id] = start_jeju_play(
-                    ["incidents", "update", item.incident_id, "--due", "--json"],
-                    self.logs / f"{item.incident_id}.updates.log")
-                started.append(item)
-        return started
-
-
 class Service:
     """The receiver behind the HTTP endpoints."""
 
@@ -139,7 +100,7 @@ class Service:
         self.say = say
         self.served = load_served(config.root, config.environments)
         self.launch = Launch(config.state_dir)
-        self.updates = UpdatePoster(config.state_dir, list(self.served))
+        self.updates = updates.Poster(config.state_dir / "logs", list(self.served))
         self.runs_base = runs_dir()
         self.receiver = Receiver(catalog_mod.load(config.root), self.served, ServeState(config.state_dir),
                                  self.runs_base, self.launch, self.launch.alive)

@@ -10,7 +10,10 @@ is paged. Each is a run of its own in the record (`jeju-play history`), not one 
 from __future__ import annotations
 
 import shutil
+import subprocess
 import tempfile
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,10 +24,12 @@ from jeju_play import request as request_mod
 from jeju_play.errors import BadInput
 from jeju_play.events import EventSink
 from jeju_play.record import RunRecord, Scrubber, Summary, new_run_id, now_iso
+from jeju_play.spawn import start_jeju_play
 from jeju_play.view import RunView
 
 UPDATE_PLAYBOOK = Path("playbooks") / "comms" / "status-update.yml"  # jeju-play's own, under the project
 PAGE_STATUS = {"Investigating": "investigating", "Identified": "identified"}
+CHECK_SECONDS = 10.0  # how often serve, or a run at work, looks for an open incident whose update is due
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,68 @@ def due(environment: str, base: Path | None = None, now: datetime | None = None)
     """The environment's open incidents whose update is overdue (the handoff's update_overdue)."""
     return [Due(item["id"], str(item["update_due"])) for item in incidents.brief(environment, base, now)
             if item["update_overdue"]]
+
+
+class Poster:
+    """Starts each status update that falls due (`jeju-play incidents update ID --due`, its own process, its
+    output in logs/<ID>.updates.log): one process per incident at a time; a slot it tried is not started again.
+    serve keeps one for its environments; a run at work keeps one for its own incident (Watch)."""
+
+    def __init__(self, logs: Path, environments: list[str], incident_id: str | None = None):
+        self.logs = logs
+        self.environments = environments
+        self.incident_id = incident_id
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.tried: set[tuple[str, str]] = set()
+        self.checked: float | None = None
+
+    def tick(self, now: float) -> list[Due]:
+        """The updates started now (at most every CHECK_SECONDS)."""
+        if self.checked is not None and now - self.checked < CHECK_SECONDS:
+            return []
+        self.checked = now
+        self.children = {k: c for k, c in self.children.items() if c.poll() is None}
+        started = []
+        for environment in self.environments:
+            for item in due(environment):
+                if (self.incident_id not in (None, item.incident_id) or item.incident_id in self.children
+                        or (item.incident_id, item.slot) in self.tried):
+                    continue
+                self.tried.add((item.incident_id, item.slot))
+                self.children[item.incident_id] = start_jeju_play(
+                    ["incidents", "update", item.incident_id, "--due", "--json"],
+                    self.logs / f"{item.incident_id}.updates.log")
+                started.append(item)
+        return started
+
+
+class Watch:
+    """While a run of an open incident works (a gate waiting for its answer, a rollout, a long verify), the
+    incident's status updates still go out on the cadence: a thread looks every CHECK_SECONDS and starts the one
+    due. What it started is in `started` once the block ends (the run records it; the thread writes no record)."""
+
+    def __init__(self, incident_id: str, environment: str, logs: Path):
+        self.poster = Poster(logs, [environment], incident_id)
+        self.started: list[Due] = []
+        self.trouble: str | None = None  # the last reason a look failed (the run says it)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name=f"updates-{incident_id}", daemon=True)
+
+    def __enter__(self) -> Watch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.started.extend(self.poster.tick(time.monotonic()))
+            except (OSError, ValueError) as exc:  # an unreadable incident must not end the run; the next look retries
+                self.trouble = str(exc)
+            self._stop.wait(CHECK_SECONDS)
 
 
 @dataclass

@@ -5,11 +5,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from jeju_lab.recovery import rpc_serving
-from tests.support import LabHandle, run_cli, run_incident, running_serve, wait_until
+from tests.support import LabHandle, run_cli, running_serve, wait_until
 
 from .test_comms import captured, reset_double, secrets_of, step
 
@@ -17,20 +18,27 @@ from .test_comms import captured, reset_double, secrets_of, step
 def open_rpc_down_incident(lab: LabHandle) -> str:
     """rpc-down found reth at 0 replicas; nobody approved the scale-up (its gate timed out after 3 s): the
     incident stays open."""
+    refused_rpc_down_run(lab)
+    listed = run_cli("incidents", "--json")
+    (incident,) = json.loads(listed.stdout)
+    assert incident["status"] == "open" and incident["confirmed"], incident
+    return str(incident["id"])
+
+
+def refused_rpc_down_run(lab: LabHandle) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """A run of rpc-down on reth scaled to 0 whose scale-up gate nobody answers (it times out after 3 s)."""
     short_wait = lab.project / "inventories" / "local" / "group_vars" / "all" / "zz_test_gate_timeout.yml"
     short_wait.write_text("jeju_gate_timeout_seconds: 3\n")
     lab.lab.break_fault("reth-scaled-to-zero")
     try:
         wait_until(lambda: not rpc_serving(lab.lab).recovered, "the public RPC down")
-        done, _record = run_incident(lab, "rpc-down", "--json")
+        # its own record from its answer: an update it starts while it works is a run of its own in runs/
+        done = run_cli("rpc-down", "-i", "local", "--json", env_extra=lab.env, timeout=240)
     finally:
         short_wait.unlink()
         lab.lab.heal()
     assert done.returncode == 4, done.stdout + done.stderr  # the gate was refused: nobody answered it
-    listed = run_cli("incidents", "--json")
-    (incident,) = json.loads(listed.stdout)
-    assert incident["status"] == "open" and incident["confirmed"], incident
-    return str(incident["id"])
+    return done, Path(json.loads(done.stdout)["record"])
 
 
 def age(incidents_dir: Path, incident_id: str, minutes: int) -> None:
@@ -92,6 +100,24 @@ def test_an_open_incident_gets_its_update_by_hand_and_from_serve_when_due(lab: L
     updates = [r for r in json.loads(history.stdout) if r.get("incident_id") == incident_id
                and r["playbook"] == "playbooks/comms/status-update.yml"]
     assert sorted(r["outcome"] for r in updates) == ["checked", "sent", "sent"], updates
+
+    # A run at work keeps the cadence too: the update falls due while the next run of the incident waits at its
+    # gate, and goes out without serve (promise: every 15 minutes for P0, whoever is running).
+    age(tmp_path / "incidents", incident_id, minutes=16)
+    before = len(captured(lab))
+    _done, record = refused_rpc_down_run(lab)
+    started = [e for e in map(json.loads, (record / "events.jsonl").read_text().splitlines())
+               if e.get("event") == "status_update_started"]
+    assert [e["incident"] for e in started] == [incident_id], started
+    wait_until(lambda: any(c["service"] == "slack" and f"update ({incident_id})" in c["body"]["text"]
+                           for c in captured(lab)[before:]), "the run's status update in Slack", limit=60)
+    wait_until(lambda: sorted(r["outcome"] for r in json.loads(run_cli("history", "--json").stdout)
+                              if r.get("incident_id") == incident_id
+                              and r["playbook"] == "playbooks/comms/status-update.yml") == [
+        "checked", "sent", "sent", "sent"], "the run's update recorded as sent", limit=60)
+    assert (record / "artifacts" / f"{incident_id}.updates.log").is_file()
+    assert f"No update of {incident_id} is due yet." in run_cli("incidents", "update", incident_id,
+                                                                "--due").stdout
 
     closed = run_cli("incidents", "close", incident_id, "--reason", "test over")
     assert closed.returncode == 0, closed.stderr
