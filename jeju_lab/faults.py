@@ -25,6 +25,7 @@ from jeju_lab.sim import ProxyMode
 from jeju_lab.sim.logfmt import format_line
 from jeju_lab.topology import (
     APP_LABEL,
+    NODES,
     OP_NODE_DATA_PVC,
     OP_STACK,
     PUBLIC_INGRESS,
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from jeju_lab.world import LabWorld
 
 Action = Callable[["LabWorld"], Awaitable[None]]
+DRAIN_GRACE_SECONDS = 1  # kubectl drain --grace-period at lab speed (a pod's own default is 30 s)
 Check = recovery.Check
 GWEI = 10**9
 ETH = 10**18
@@ -176,6 +178,26 @@ async def heal_node(world: LabWorld) -> None:
     if world.faults.lost_node:
         world.cluster.set_node_ready(world.faults.lost_node, True)
         world.faults.lost_node = None
+
+
+async def break_drain(world: LabWorld) -> None:
+    """A node-pool upgrade: every node cordoned at once, then op-node's drained (`kubectl drain`: the eviction
+    API, the pod's grace period). Its replacement has nowhere to go and stays Pending."""
+    pods = world.ready_pods("op-node") or world.pods("op-node")
+    if not pods:
+        raise LabError("node-drain needs an op-node pod to evict: scale op-node to 1 first.")
+    for node in NODES:
+        world.cluster.cordon(node)
+    world.faults.drained_node = str(pods[-1]["spec"].get("nodeName"))
+    for pod in pods:
+        world.cluster.evict(OP_STACK, pod["metadata"]["name"], grace_seconds=DRAIN_GRACE_SECONDS)
+
+
+async def heal_drain(world: LabWorld) -> None:
+    """The upgrade is over: every node schedulable again."""
+    for node in NODES:
+        world.cluster.cordon(node, unschedulable=False)
+    world.faults.drained_node = None
 
 
 def _data_claim(world: LabWorld, deployment: str) -> str:
@@ -416,6 +438,10 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
     Fault("node-lost", "network-down", "op-node's node is NotReady; its pod is stuck until deleted.",
           "Delete the stuck pod so that it reschedules onto a Ready node.", break_node, heal_node,
           recovered=recovery.blocks_flowing),
+    Fault("node-drain", "network-down",
+          "A node-pool upgrade cordoned every node and drained op-node's: its new pod is Pending.",
+          "Uncordon a Ready node op-node fits (kubectl uncordon NODE): the upgrade waits, the sequencer cannot.",
+          break_drain, heal_drain, recovered=recovery.blocks_flowing),
     Fault("pvc-corrupt", "network-down", "op-node's data volume is corrupt; op-node crash-loops.",
           "Scale to 0, restore op-node-data from the newest VolumeSnapshot, scale to 1.", _corrupt("op-node"),
           heal_pvc, also_for={"data-corruption": recovery.blocks_flowing},

@@ -7,7 +7,8 @@
 k8s_triage_objects maps a kind (Deployment, Pod, Node, PersistentVolumeClaim, Event, VolumeSnapshot) to the
 objects the kubernetes.core.k8s lookup returned for it. The summary: deployment (name, found, replicas,
 ready_replicas, resource_version, container, image, env, memory_limit, liveness_probe, claims, volumes: volume
-name -> claim), pods, ready_pods, nodes, not_ready_nodes, stranded_pods (any pod on a NotReady node), pvcs (the
+name -> claim), pods (each with `unschedulable`: the scheduler's message when no node takes it), ready_pods, nodes
+(name, ready, cordoned), not_ready_nodes, cordoned_nodes, stranded_pods (any pod on a NotReady node), pvcs (the
 Deployment's), snapshots (of those PVCs and of the PVCs they replaced by a restore, newest first), events (the
 Deployment's, its pods' and the nodes', last 20), logs (lines), log_pod, exec_pod (a pod whose container runs,
 Ready ones first: where kubectl exec works; '' when none) and errors.
@@ -80,8 +81,18 @@ def _pod(pod, node_ready):
         "node_ready": node_ready.get(node, False),
         "created": _meta(pod).get("creationTimestamp", ""),
         "deleting": bool(_meta(pod).get("deletionTimestamp")),
+        "unschedulable": _unschedulable(status),
         "labels": dict(_meta(pod).get("labels") or {}),
     }
+
+
+def _unschedulable(status):
+    """The scheduler's message for a pod no node takes (PodScheduled False, reason Unschedulable); '' otherwise."""
+    for condition in status.get("conditions") or []:
+        if (condition.get("type") == "PodScheduled" and condition.get("status") == "False"
+                and condition.get("reason") == "Unschedulable"):
+            return condition.get("message") or "Unschedulable"
+    return ""
 
 
 def _snapshot(snapshot):
@@ -140,6 +151,7 @@ def k8s_triage_summary(objects, deployment, app_label, log_result=None):
     found = [d for d in objects.get("Deployment") or [] if _meta(d).get("name") == deployment]
     summary_deployment = _deployment(found[0] if found else {}, deployment)
     nodes = {_meta(n)["name"]: _ready((n.get("status") or {}).get("conditions")) for n in objects.get("Node") or []}
+    cordoned = {_meta(n)["name"] for n in objects.get("Node") or [] if (n.get("spec") or {}).get("unschedulable")}
     all_pods = objects.get("Pod") or []
     pods = [_pod(p, nodes) for p in all_pods if _owned_by(p, deployment, app_label)]
     pod_names = {p["name"] for p in pods}
@@ -165,8 +177,9 @@ def k8s_triage_summary(objects, deployment, app_label, log_result=None):
         "deployment": summary_deployment,
         "pods": pods,
         "ready_pods": sum(1 for p in pods if p["ready"]),
-        "nodes": [{"name": n, "ready": r} for n, r in sorted(nodes.items())],
+        "nodes": [{"name": n, "ready": r, "cordoned": n in cordoned} for n, r in sorted(nodes.items())],
         "not_ready_nodes": sorted(n for n, r in nodes.items() if not r),
+        "cordoned_nodes": sorted(cordoned),
         "stranded_pods": [{"name": p["name"], "node": p["node"], "phase": p["phase"]} for p in stranded],
         "pvcs": pvcs,
         "snapshots": [s for s in snapshots if s["pvc"] in lineage],

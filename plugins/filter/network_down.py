@@ -6,7 +6,8 @@
 
 returns the cause (one of CAUSES), its sentence, the evidence an on-call engineer reads, and the facts the fix
 for that cause needs (the container, the L1 URL before and the first healthy backup, the stuck pods, the data
-PVC and its newest ready VolumeSnapshot, each pod's restart count at diagnosis, the bad block's number).
+PVC and its newest ready VolumeSnapshot, the cordoned Ready node to uncordon for an unschedulable pod, each pod's
+restart count at diagnosis, the bad block's number).
 
     {{ k8s_triage_state | jeju.ops.network_down_new_restarts(network_down.restarts_at_diagnosis) }}
 
@@ -26,6 +27,7 @@ import re
 CAUSES = {
     "not_down": "Not down: L2 blocks are fresh and op-node is Ready",
     "node_lost": "Kubernetes node failure: op-node's node is NotReady and its pod is stuck",
+    "unschedulable": "Unschedulable: op-node's pod is Pending, no node takes it (cordoned by a drain or upgrade)",
     "out_of_memory": "Out of memory: op-node is OOMKilled",
     "volume_corrupt": "Volume corrupt: op-node cannot open its data volume",
     "bad_block": "Bad block: derivation fails on an invalid block",
@@ -51,6 +53,20 @@ def _stuck_pods(pods):
     return on_lost_node + [p for p in pods if p.get("phase") == "Unknown"]
 
 
+def _unschedulable_pods(pods):
+    return [p for p in pods if p.get("unschedulable") and not p.get("deleting")]
+
+
+def _uncordon_candidate(triage):
+    """A Ready node that is only cordoned: where op-node's pod goes once it is uncordoned ('' when none). Taints,
+    affinity or a NotReady node are no cordon's doing: then nobody uncordons anything, a human decides."""
+    scheduling = " ".join(p["unschedulable"] for p in _unschedulable_pods(triage.get("pods", [])))
+    if "were unschedulable" not in scheduling:
+        return ""
+    ready_cordoned = [n["name"] for n in triage.get("nodes", []) if n.get("cordoned") and n.get("ready")]
+    return ready_cordoned[0] if ready_cordoned else ""
+
+
 def _cause(probe, triage, logs):
     ready = triage.get("ready_pods", 0)
     recent_failure = any(RECENT_FAILURE.search(line) for line in logs[-RECENT_LINES:])
@@ -58,6 +74,8 @@ def _cause(probe, triage, logs):
         return "not_down"
     if _stuck_pods(triage.get("pods", [])):
         return "node_lost"
+    if ready == 0 and _unschedulable_pods(triage.get("pods", [])):
+        return "unschedulable"
     if any(p.get("last_terminated_reason") == "OOMKilled" for p in triage.get("pods", [])):
         return "out_of_memory"
     if _lines(logs, CORRUPTION) and ready == 0:
@@ -85,6 +103,9 @@ def _evidence(probe, triage, logs):
                         if op_node.get("reachable") else f"unreachable: {op_node.get('error')}"),
         "pods": {p["name"]: {k: p.get(k) for k in POD_FACTS} for p in triage.get("pods", [])},
         "not_ready_nodes": triage.get("not_ready_nodes", []),
+        "cordoned_nodes": triage.get("cordoned_nodes", []),
+        "scheduling": sorted({p["unschedulable"].split(" preemption:")[0]
+                              for p in _unschedulable_pods(triage.get("pods", []))}),
         "l1_endpoints": [f"{e['role']}: {e.get('error') or 'answers'}" for e in probe.get("l1", [])],
         "log_signatures": {
             "l1_fetch_errors": len(_lines(logs, L1_FETCH)),
@@ -118,6 +139,7 @@ def network_down_cause(probe, triage, l1_env):
         "data_pvc": data_pvc,
         "data_volume": next((v for v, claim in (deployment.get("volumes") or {}).items() if claim == data_pvc), "data"),
         "newest_snapshot": ready_snapshots[0]["name"] if ready_snapshots else "",
+        "uncordon_node": _uncordon_candidate(triage) if cause == "unschedulable" else "",
         "restarts_at_diagnosis": {p["name"]: p.get("restarts", 0) for p in pods},
     }
 

@@ -108,6 +108,21 @@ def test_node_lost_pod_is_rescheduled_on_a_ready_node(nd_lab: LabHandle) -> None
     assert blocks_flow(nd_lab)
 
 
+def test_node_drain_uncordons_one_node_and_op_node_runs_there(nd_lab: LabHandle) -> None:
+    nd_lab.lab.break_fault("node-drain")
+    wait_for_stall(nd_lab)
+    done, record = network_down(nd_lab, "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert classification(record) == "unschedulable"
+    nodes = {n.metadata.name: bool(n.spec.unschedulable) for n in kube(nd_lab)[1].list_node().items}
+    assert sorted(n for n, cordoned in nodes.items() if not cordoned) == ["lab-node-a"], nodes  # one, no more
+    pods = op_node_pods(nd_lab)
+    assert len(pods) == 1 and pods[0].spec.node_name == "lab-node-a" and pods[0].status.phase == "Running"
+    assert blocks_flow(nd_lab)
+    gates = [json.loads(line) for line in (record / "approvals.jsonl").read_text().splitlines()]
+    assert [(g["kind"], g["target"], g["decision"]) for g in gates] == [("patch", "node/lab-node-a", "approved")]
+
+
 def test_pvc_corrupt_is_restored_from_the_newest_snapshot_into_a_new_pvc(nd_lab: LabHandle) -> None:
     _, core = kube(nd_lab)
     old_uid = core.read_namespaced_persistent_volume_claim(OP_NODE_DATA_PVC, NS).metadata.uid

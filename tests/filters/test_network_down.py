@@ -13,6 +13,8 @@ from ansible_collections.jeju.ops.plugins.filter.network_down import (
 )
 
 L1_ENV = "OP_NODE_L1_ETH_RPC"
+CORDONED = ("0/3 nodes are available: 3 node(s) were unschedulable. preemption: 0/3 nodes are available: "
+            "3 Preemption is not helpful for scheduling.")
 
 
 def probe(stalled: bool = True, primary_ok: bool = True, backups: list[str] | None = None) -> dict[str, Any]:
@@ -44,6 +46,13 @@ CASES = [
     ("phase Unknown", probe(), triage([pod(phase="Unknown", ready=False)]), "node_lost"),
     ("lost node wins over OOM", probe(), triage([pod(node_ready=False, last_terminated_reason="OOMKilled")]),
      "node_lost"),
+    ("drained, the new pod Pending on cordoned nodes", probe(),
+     triage([pod(ready=False, phase="Pending", node="", unschedulable=CORDONED)]), "unschedulable"),
+    ("unschedulable wins over an old OOM", probe(),
+     triage([pod(ready=False, phase="Pending", unschedulable=CORDONED, last_terminated_reason="OOMKilled")]),
+     "unschedulable"),
+    ("a Pending pod while another is Ready is not the outage", probe(),
+     triage([pod("op-node-a"), pod("op-node-b", ready=False, phase="Pending", unschedulable=CORDONED)]), "crash"),
     ("OOMKilled", probe(), triage([pod(ready=False, last_terminated_reason="OOMKilled")]), "out_of_memory"),
     ("OOM wins over corruption", probe(),
      triage([pod(ready=False, last_terminated_reason="OOMKilled")], logs=["corruption in db"]), "out_of_memory"),
@@ -77,6 +86,28 @@ def test_the_facts_the_fixes_need() -> None:
     assert decided["restarts_at_diagnosis"] == {"op-node-a": 3, "op-node-b": 0}
     assert decided["bad_block"] == "77"
     assert decided["evidence"]["l1_endpoints"] == ["primary: unreachable", "backup: answers"]
+
+
+def nodes(*spec: tuple[str, bool, bool]) -> list[dict[str, Any]]:
+    return [{"name": name, "ready": ready, "cordoned": cordoned} for name, ready, cordoned in spec]
+
+
+@pytest.mark.parametrize(("message", "listed", "expected"), [
+    (CORDONED, nodes(("n1", True, True), ("n2", True, True)), "n1"),
+    (CORDONED, nodes(("n1", False, True), ("n2", True, True), ("n3", True, False)), "n2"),
+    (CORDONED, nodes(("n1", False, True)), ""),  # the only cordoned node is NotReady: uncordoning it gives nothing
+    ("0/3 nodes are available: 3 node(s) had untolerated taint {dedicated: l1}.", nodes(("n1", True, True)), ""),
+    ("0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.", nodes(("n1", True, False)),
+     ""),
+], ids=["first of the cordoned", "a Ready one", "none Ready", "taints are not a cordon", "affinity"])
+def test_the_node_to_uncordon_only_when_a_cordon_is_all_that_stops_the_pod(
+        message: str, listed: list[dict[str, Any]], expected: str) -> None:
+    decided = network_down_cause(probe(), triage([pod(ready=False, phase="Pending", node="", unschedulable=message)],
+                                                 nodes=listed, cordoned_nodes=[n["name"] for n in listed
+                                                                               if n["cordoned"]]), L1_ENV)
+    assert decided["cause"] == "unschedulable"
+    assert decided["uncordon_node"] == expected
+    assert decided["evidence"]["scheduling"] == [message.split(" preemption:", maxsplit=1)[0]]
 
 
 def test_missing_data_gives_empty_facts_not_errors() -> None:

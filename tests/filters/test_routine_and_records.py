@@ -125,6 +125,22 @@ def test_triage_summary_reports_a_log_read_that_failed() -> None:
     assert read["logs"] == ["a", "b"] and read["errors"] == []
 
 
+def test_triage_summary_names_cordoned_nodes_and_a_pod_no_node_takes() -> None:
+    message = "0/2 nodes are available: 2 node(s) were unschedulable."
+    pending = k8s_pod("op-node-2", False, "1", phase="Pending")
+    pending["status"]["conditions"] = [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                                        "message": message}]
+    objects = {"Pod": [pending], "Node": [
+        {"metadata": {"name": "n1"}, "spec": {"unschedulable": True},
+         "status": {"conditions": [{"type": "Ready", "status": "True"}]}},
+        {"metadata": {"name": "n2"}, "spec": {}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}}]}
+    summary = k8s_triage_summary(objects, "op-node", "app.kubernetes.io/name")
+    assert summary["cordoned_nodes"] == ["n1"]
+    assert summary["nodes"] == [{"name": "n1", "ready": True, "cordoned": True},
+                                {"name": "n2", "ready": True, "cordoned": False}]
+    assert [p["unschedulable"] for p in summary["pods"]] == [message]
+
+
 def test_duration_words() -> None:
     assert [duration_words(v) for v in ("15m", "1h", "2h", "90s", "1d")] == [
         "15 minutes", "1 hour", "2 hours", "90 seconds", "1 day"]

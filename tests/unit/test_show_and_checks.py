@@ -53,7 +53,7 @@ def test_show_lists_the_runners_own_gates_too() -> None:
 
 def test_show_names_the_cause_of_each_branch() -> None:
     shown = run_cli("show", "network-down").stdout
-    for cause in ("l1_rpc_down", "out_of_memory", "node_lost", "volume_corrupt", "crash", "bad_block"):
+    for cause in ("l1_rpc_down", "out_of_memory", "node_lost", "unschedulable", "volume_corrupt", "crash", "bad_block"):
         assert f"if cause {cause}:" in shown
 
 

@@ -209,6 +209,33 @@ def test_node_lost_heals_by_deleting_the_stuck_pod(healthy_lab: LabHandle) -> No
     blocks_flow(lab)
 
 
+# -- node-drain -------------------------------------------------------------------------------------------
+def test_node_drain_evicts_op_node_whose_new_pod_no_cordoned_node_takes(healthy_lab: LabHandle) -> None:
+    lab = healthy_lab
+    lab.lab.break_fault("node-drain")
+    nodes = kubectl(lab, "get", "nodes").stdout
+    assert all("SchedulingDisabled" in line for line in nodes.splitlines()[1:]), nodes
+    pending = eventually(lambda: pods(lab, "op-node"), lambda items: [p.status.phase for p in items] == ["Pending"],
+                         "op-node's replacement pod Pending (the old one evicted)")
+    scheduled = next(c for c in pending[0].status.conditions if c.type == "PodScheduled")
+    assert scheduled.status == "False" and scheduled.reason == "Unschedulable"
+    assert "3 node(s) were unschedulable" in scheduled.message
+    events = kubectl(lab, "get", "events", "--field-selector", "reason=Evicted").stdout
+    assert "op-node" in events, events
+    blocks_stalled(lab)
+
+
+def test_node_drain_heals_by_uncordoning_one_node(healthy_lab: LabHandle) -> None:
+    lab = healthy_lab
+    lab.lab.break_fault("node-drain")
+    eventually(lambda: pods(lab, "op-node"), lambda items: [p.status.phase for p in items] == ["Pending"],
+               "op-node Pending")
+    kubectl(lab, "uncordon", "lab-node-b")
+    new = eventually(lambda: ready_pods(lab, "op-node"), lambda items: len(items) == 1, "op-node Ready again")
+    assert new[0].spec.node_name == "lab-node-b"
+    blocks_flow(lab)
+
+
 # -- pvc-corrupt ------------------------------------------------------------------------------------------
 def newest_snapshot(lab: LabHandle) -> str:
     snapshots = kubectl_json(lab, "get", "volumesnapshots", "-l", "jeju.network/volume=op-node-data")["items"]
