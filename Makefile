@@ -44,9 +44,10 @@ lint: install
 	  $(BIN)/ansible-playbook --syntax-check -i inventories/shared -i inventories/local "$$playbook" >/dev/null || exit 1; done
 	$(BIN)/python -m jeju_play.checks
 
-# Two workers, whole files each: lab-backed tests mostly wait on the chains, so two labs share 2 cores well.
+# Three workers, whole files each: lab-backed tests mostly wait on the chains (two workers kept one core busy),
+# so three labs share 2 cores.
 unit: install
-	$(BIN)/pytest -q -n 2 --dist loadfile --durations=10 --ignore=tests/conformance
+	$(BIN)/pytest -q -n 3 --dist loadfile --durations=10 --ignore=tests/conformance
 
 # kubernetes.core's own integration targets against the Kubernetes API double (tests/conformance): on their own,
 # because their eight ansible-playbook processes at once would starve the lab tests' timing.

@@ -52,6 +52,9 @@ def envvars(project: Project, gate_dir: Path) -> dict[str, str]:
         "ANSIBLE_ROLES_PATH": str(project.roles),
         "ANSIBLE_NOCOLOR": "1",
         "JEJU_PLAY_GATE_DIR": str(gate_dir),
+        # the playbook dies with this run (plugins/callback/runner_tether.py): no orphan changes things unwatched
+        "ANSIBLE_CALLBACKS_ENABLED": "jeju.ops.runner_tether",
+        "JEJU_PLAY_RUNNER_PID": str(os.getpid()),
     }
 
 

@@ -178,6 +178,31 @@ def classification(record: Path) -> str:
     return artifact(record, "classification").splitlines()[0]
 
 
+def process_tree(pid: int) -> list[int]:
+    """pid and every process below it now (from /proc): ansible-playbook runs in a session of its own, so a
+    process group does not hold a whole run."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    return tree
+
+
+def kill_machine(pid: int) -> None:
+    """SIGKILL a run and everything it started, all at once, as a lost machine stops."""
+    import signal
+
+    for member in process_tree(pid):
+        with suppress(ProcessLookupError):
+            os.kill(member, signal.SIGKILL)
+
+
 def wait_until(predicate: Any, what: str, limit: float = 40.0, every: float = 0.5) -> None:
     """Wait on a condition of the lab (never a fixed sleep); fail naming what never happened."""
     deadline = time.monotonic() + limit

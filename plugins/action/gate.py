@@ -65,6 +65,16 @@ def parse_approvals(value):
     return approvals, None
 
 
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(("description", "change", "kind", "target", "timeout"))
@@ -152,10 +162,14 @@ class ActionModule(ActionBase):
         os.replace(path + ".tmp", path)
         answer_path = os.path.join(gate_dir, request["id"] + ".answer.json")
         deadline = time.monotonic() + timeout
+        runner = int(os.environ.get("JEJU_PLAY_RUNNER_PID") or 0)
         while time.monotonic() < deadline:
             if os.path.exists(answer_path):
                 with open(answer_path, encoding="utf-8") as handle:
                     return json.load(handle)
+            if runner and not _alive(runner):  # the run died: nobody can answer, nothing goes on unwatched
+                return {"approved": False, "who": "nobody", "how": f"the jeju-play run (pid {runner}) is gone",
+                        "when": _now()}
             time.sleep(_POLL_SECONDS)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)  # nobody may answer it any more: the runner stops listing it

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ansible_collections.jeju.ops.plugins.module_utils.common import ModuleFailure
 from ansible_collections.jeju.ops.plugins.module_utils.ledger import Ledger
@@ -74,6 +74,9 @@ def fund(client: RpcClient, ledger: Ledger, key: str, transfer: Transfer, guards
     known = ledger.latest(chain_id, transfer.intent)
     if known and known.get("state") in ("prepared", "sent", "confirmed"):
         return resume(client, ledger, known, transfer, facts, check_mode)
+    earlier = ledger.unsettled(chain_id, transfer.recipient)
+    if earlier:
+        return settle_first(client, ledger, earlier, transfer, guards.target_wei, facts, check_mode)
 
     amount = guards.top_up(before["recipient_wei"])
     spent = ledger.spent_last_day(chain_id, sender)
@@ -112,6 +115,29 @@ def fund(client: RpcClient, ledger: Ledger, key: str, transfer: Transfer, guards
         raise ModuleFailure(f"{exc}. Nothing was sent; fix the cause and run again.", **facts) from None
     ledger.append(state="sent", intent=transfer.intent, chain_id=chain_id)
     return confirm(client, ledger, dict(record), transfer, dict(facts, sent_by_this_run=True))
+
+
+def settle_first(client: RpcClient, ledger: Ledger, earlier: list[dict], transfer: Transfer, target_wei: int,
+                 facts: dict, check_mode: bool) -> dict:
+    """Another intent's transfer to the same recipient was signed and never settled (its run died after signing,
+    maybe after broadcasting; its gate was approved then): see it through, by its own signed bytes, and send
+    nothing new. A rerun after a crash therefore never pays twice; what is still missing after it is the next
+    run's to send, behind its own gate."""
+    hashes = [str(entry["tx_hash"]) for entry in earlier]
+    seen = ", ".join(hashes)
+    if check_mode:
+        return dict(facts, changed=False, tx_hash=hashes[0], would_send_eth=0.0, settles=hashes,
+                    msg=f"would see {seen} to {transfer.recipient_name} through (signed by an earlier run, never "
+                        "confirmed) and send nothing new")
+    for entry in earlier:
+        resume(client, ledger, entry, replace(transfer, intent=str(entry["intent"])), dict(facts), False)
+    after = hex_int(client.call("eth_getBalance", transfer.recipient, "latest"))
+    short = after < target_wei
+    return dict(facts, changed=False, tx_hash=hashes[-1], settled=hashes, sent_by_this_run=False,
+                balance_after_eth=to_eth(after), balance_after_wei=after,
+                msg=f"saw {seen} (signed by an earlier run, never confirmed) through: {transfer.recipient_name} "
+                    f"holds {eth_text(after)}; nothing new sent"
+                    + ("; still below its target: run again to top up the rest" if short else ""))
 
 
 def resume(client: RpcClient, ledger: Ledger, known: dict, transfer: Transfer, facts: dict,

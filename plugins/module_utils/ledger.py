@@ -76,6 +76,16 @@ class Ledger:
                 found = {**(found or {}), **entry}
         return found
 
+    def unsettled(self, chain_id: int, recipient: str) -> list[dict]:
+        """Transfers to `recipient` on this chain signed (prepared) or sent but never confirmed nor aborted: a run
+        that died after signing. Their money may be on its way; nobody sends more before they settle."""
+        states: dict[str, dict] = {}
+        for entry in self.entries():
+            if entry.get("chain_id") == chain_id and "intent" in entry:
+                states[entry["intent"]] = {**states.get(entry["intent"], {}), **entry}
+        return [s for s in states.values() if s.get("state") in ("prepared", "sent")
+                and str(s.get("to", "")).lower() == recipient.lower() and s.get("raw_tx")]
+
     def spent_last_day(self, chain_id: int, sender: str, now: float | None = None) -> int:
         """Wei sent (or in flight) by `sender` on this chain in the last 24 hours, one amount per intent."""
         now = time.time() if now is None else now

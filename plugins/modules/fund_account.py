@@ -15,6 +15,9 @@ description:
   - Keeps a ledger (JSON lines, under an fcntl lock) of intents and transfers. The signed transaction is recorded
     before it is broadcast, so the same O(intent) never sends twice, even when a run died between sending and
     recording it; the next run finds the transaction by hash and the sender's nonce and waits for it.
+  - A transfer to the same recipient that another intent signed and never confirmed (its run died; a rerun has a
+    new intent) is seen through, by its own signed bytes, and nothing new is sent (C(settled)), so a rerun after a
+    crash never pays twice. What is still missing after it is for the next run, behind its own gate.
   - EIP-1559 fees; waits for the receipt and O(confirmations).
 version_added: 0.1.0
 author: Jeju operations (@jeju-ops)
@@ -128,6 +131,16 @@ sent_by_this_run:
   returned: success
   type: bool
 intent: {description: The intent this transfer was recorded under., returned: success, type: str}
+settled:
+  description: Hashes of earlier intents' unconfirmed transfers to the recipient that were seen through instead.
+  returned: when there were any
+  type: list
+  elements: str
+settles:
+  description: In check mode, the hashes of earlier unconfirmed transfers a real run would see through instead.
+  returned: check mode, when there are any
+  type: list
+  elements: str
 sender: {description: The funding account's address., returned: success, type: str}
 """
 

@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from jeju_lab.anvil import rpc_call
-from tests.support import ROOT, LabHandle, run_incident
+from tests.support import ROOT, LabHandle, kill_machine, recorded_runs, run_incident, wait_until
 
 ETH = 10**18
 TARGETS = {"batcher": 6, "proposer": 4}  # inventories/local: jeju_funding.recipients
@@ -198,3 +198,55 @@ def test_one_intent_never_sends_twice_and_outsiders_are_refused(lb_lab: LabHandl
     assert balance_eth(lb_lab, "batcher") < 1  # the intent was paid: the dry batcher was not funded again
     assert "not in the inventory's allowed_recipients" in facts["outsider"]
     assert funding_key(lb_lab) not in done.stdout + done.stderr
+
+
+def ledger_entries(lab: LabHandle) -> list[dict[str, Any]]:
+    path = lab.project / ".lab" / "funding-ledger.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def test_a_run_killed_once_its_transfer_is_signed_then_a_rerun_pays_exactly_once(lb_lab: LabHandle) -> None:
+    """The machine is lost (the runner, its ansible-playbook and the module, all SIGKILLed) right after the
+    top-up is signed and broadcast, while L1 mines nothing: the rerun (a new run, so a new intent) reads the
+    batcher still starved, sees the dead run's transfer through by its own signed bytes, and sends nothing of
+    its own. Exactly one transfer."""
+    lb_lab.lab.break_fault("batcher-unfunded")
+    nonce = funding_nonce(lb_lab)
+    runs = lb_lab.project / "runs"
+    before = set(recorded_runs(runs))
+    rpc_call(l1(lb_lab), "evm_setIntervalMining", [0])  # L1 mines nothing until the rerun waits for the receipt
+    try:
+        killed = subprocess.Popen([sys.executable, "-m", "jeju_play", "low-balance", "-i", "local", "--yes"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            wait_until(lambda: any(e.get("state") == "sent" for e in ledger_entries(lb_lab)) or killed.poll(),
+                       "the dead run's top-up signed and broadcast", limit=120, every=0.02)
+        finally:
+            kill_machine(killed.pid)
+            killed.wait()
+        (signed,) = {e["tx_hash"] for e in ledger_entries(lb_lab) if e.get("tx_hash")}
+        assert rpc_call(l1(lb_lab), "eth_getTransactionByHash", [signed])["blockNumber"] is None  # pending
+        assert balance_eth(lb_lab, "batcher") < 1  # what the rerun reads
+        (dead,) = set(recorded_runs(runs)) - before
+
+        rerun = subprocess.Popen([sys.executable, "-m", "jeju_play", "low-balance", "-i", "local", "--yes"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+        def at_the_transfer() -> bool:
+            records = set(recorded_runs(runs)) - before - {dead}
+            return rerun.poll() is not None or any(
+                "Send the top-up" in (r / "events.jsonl").read_text() for r in records
+                if (r / "events.jsonl").exists())
+
+        wait_until(at_the_transfer, "the rerun at its transfer step", limit=120, every=0.1)
+        rpc_call(l1(lb_lab), "evm_setIntervalMining", [2])
+        output, _ = rerun.communicate(timeout=180)
+    finally:
+        rpc_call(l1(lb_lab), "evm_setIntervalMining", [2])
+    assert rerun.returncode == 0, output
+    assert f"Run {dead.name} never ended" in output, output
+    assert f"saw {signed}" in output and "nothing new sent" in output, output
+    assert funding_nonce(lb_lab) == nonce + 1  # one transfer: the dead run's, by its own signed bytes
+    assert rpc_call(l1(lb_lab), "eth_getTransactionByHash", [signed])["blockNumber"] is not None
+    assert balance_eth(lb_lab, "batcher") >= TARGETS["batcher"]
+    assert json.loads((dead / "summary.json").read_text())["outcome"] == "interrupted"

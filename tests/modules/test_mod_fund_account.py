@@ -108,6 +108,35 @@ def test_a_crash_between_send_and_record_then_a_rerun_sends_once(fresh_anvil, fu
     assert sent_count(url) == 1 and balance(url, BATCHER) == 3 * ETHER
 
 
+@pytest.mark.parametrize("dropped", [False, True], ids=["tx-in-pool", "tx-lost"])
+def test_a_crash_after_signing_then_a_new_run_sees_that_transfer_through_and_pays_nothing_more(
+        fresh_anvil, funding, collections, tmp_path, run_module, dropped):
+    """The rerun after a crash is a new run: a new intent. The dead run's transfer is still pending (or lost) when
+    the new run reads a balance that is still low; it must not sign a second one."""
+    url = fresh_anvil.url
+    rpc_call(url, "evm_setAutomine", [False])
+    crashed = start_module_file(collections, tmp_path, "fund_account", funding)
+    try:
+        wait_for_pending(url)
+        crashed.send_signal(signal.SIGKILL)
+    finally:
+        crashed.wait(10)
+    with open(funding["ledger_path"]) as ledger:
+        (signed,) = {json.loads(line).get("tx_hash") for line in ledger} - {None}
+    if dropped:
+        rpc_call(url, "anvil_dropTransaction", [signed])
+    rpc_call(url, "evm_setIntervalMining", [1])  # blocks again, but the transfer is not mined yet when read
+    assert balance(url, BATCHER) == ETHER
+    preview = run_module("fund_account", check=True, **dict(funding, run_id="run-2"))
+    assert preview["settles"] == [signed] and preview["would_send_eth"] == 0.0, preview
+    rerun = run_module("fund_account", **dict(funding, run_id="run-2"))
+    assert rerun["_rc"] == 0 and rerun["changed"] is False, rerun
+    assert rerun["settled"] == [signed] and f"saw {signed}" in rerun["msg"] and "nothing new sent" in rerun["msg"]
+    assert sent_count(url) == 1 and balance(url, BATCHER) == 3 * ETHER
+    again = run_module("fund_account", **dict(funding, run_id="run-3"))  # settled now: nothing left to see to
+    assert "settled" not in again and again["changed"] is False and sent_count(url) == 1
+
+
 def test_two_concurrent_runs_for_one_intent_send_once(fresh_anvil, funding, collections, tmp_path):
     runs = [start_module_file(collections, tmp_path, "fund_account", funding) for _ in range(2)]
     results = [json.loads(run.communicate(timeout=60)[0]) for run in runs]

@@ -8,8 +8,9 @@ import json
 import os
 import signal
 import subprocess
+from pathlib import Path
 
-from tests.support import JEJU_PLAY, LabHandle, blocks_flow, kube, recorded_runs, run_cli, wait_until
+from tests.support import JEJU_PLAY, LabHandle, blocks_flow, kube, process_tree, recorded_runs, run_cli, wait_until
 
 NS = "op-stack"
 RESTARTED = "kubectl.kubernetes.io/restartedAt"
@@ -26,6 +27,13 @@ def lease_holder(lab: LabHandle) -> str | None:
                 None)
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def test_a_run_killed_after_its_restart_is_found_named_and_taken_over_only_when_confirmed(lab: LabHandle) -> None:
     runs = lab.project / "runs"
     before = set(recorded_runs(runs))
@@ -35,9 +43,16 @@ def test_a_run_killed_after_its_restart_is_found_named_and_taken_over_only_when_
                               stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         wait_until(lambda: restarted_at(lab) != was, "the run's rollout restart of op-node", limit=180)
+        tree = process_tree(killed.pid)  # the runner, its ansible-playbook (a session of its own), the workers
     finally:
-        os.killpg(killed.pid, signal.SIGKILL)  # the runner and its ansible-playbook, as a lost machine stops
+        os.kill(killed.pid, signal.SIGKILL)  # the runner alone (the OOM killer, kill -9): its playbook must follow
         killed.wait()
+    (playbook,) = [pid for pid in tree if b"ansible-playbook" in _cmdline(pid)][:1]
+    # it dies with its runner (PR_SET_PDEATHSIG); left alone it would go on to verify and report for 15 s and more
+    wait_until(lambda: not Path(f"/proc/{playbook}").exists(), "the dead run's ansible-playbook gone", limit=10,
+               every=0.1)
+    wait_until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in tree),
+               "the dead run's workers gone once their task ended", limit=90)
     dead = next(iter(set(recorded_runs(runs)) - before))
     assert json.loads((dead / "summary.json").read_text())["outcome"] == "running"
     assert dead.name in (lease_holder(lab) or "")
