@@ -8,7 +8,8 @@ import re
 from tests.support import ROOT
 
 IGNORES = ROOT / "tests" / "sanity" / "ignore-2.19.txt"
-_LINE = re.compile(r"^(plugins/(?:modules|lookup)/\w+\.py) validate-modules:missing-gplv3-license # policy: .+$")
+_LINE = re.compile(r"^(plugins/(?:modules|lookup|callback)/\w+\.py) "
+                   r"validate-modules:missing-gplv3-license # policy: .+$")
 
 
 def test_only_the_license_policy_is_ignored() -> None:
@@ -18,6 +19,6 @@ def test_only_the_license_policy_is_ignored() -> None:
     paths = [_LINE.match(line).group(1) for line in lines]  # type: ignore[union-attr]
     assert [p for p in paths if not (ROOT / p).is_file()] == [], "ignores for modules that do not exist"
     assert len(paths) == len(set(paths))
-    # validate-modules reads modules and lookups (plugins with DOCUMENTATION): each one is in the list
-    checked = [*(ROOT / "plugins" / "modules").glob("*.py"), *(ROOT / "plugins" / "lookup").glob("*.py")]
+    # validate-modules reads modules, lookups and callbacks (plugins with DOCUMENTATION): each one is in the list
+    checked = [p for kind in ("modules", "lookup", "callback") for p in (ROOT / "plugins" / kind).glob("*.py")]
     assert sorted(paths) == sorted(p.relative_to(ROOT).as_posix() for p in checked if p.name != "__init__.py")

@@ -248,5 +248,5 @@ def test_a_run_killed_once_its_transfer_is_signed_then_a_rerun_pays_exactly_once
     assert f"saw {signed}" in output and "nothing new sent" in output, output
     assert funding_nonce(lb_lab) == nonce + 1  # one transfer: the dead run's, by its own signed bytes
     assert rpc_call(l1(lb_lab), "eth_getTransactionByHash", [signed])["blockNumber"] is not None
-    assert balance_eth(lb_lab, "batcher") >= TARGETS["batcher"]
+    assert balance_eth(lb_lab, "batcher") > TARGETS["batcher"] - 0.01  # the target, less the batches' gas since
     assert json.loads((dead / "summary.json").read_text())["outcome"] == "interrupted"
