@@ -188,7 +188,6 @@ async def break_drain(world: LabWorld) -> None:
         raise LabError("node-drain needs an op-node pod to evict: scale op-node to 1 first.")
     for node in NODES:
         world.cluster.cordon(node)
-    world.faults.drained_node = str(pods[-1]["spec"].get("nodeName"))
     for pod in pods:
         world.cluster.evict(OP_STACK, pod["metadata"]["name"], grace_seconds=DRAIN_GRACE_SECONDS)
 
@@ -197,7 +196,6 @@ async def heal_drain(world: LabWorld) -> None:
     """The upgrade is over: every node schedulable again."""
     for node in NODES:
         world.cluster.cordon(node, unschedulable=False)
-    world.faults.drained_node = None
 
 
 def _data_claim(world: LabWorld, deployment: str) -> str:

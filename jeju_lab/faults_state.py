@@ -49,7 +49,6 @@ class FaultState:
     reth_leaks: bool = False  # reth-memory-leak: every reth pod, new ones too, grows past the threshold
     corrupt_pvc_uids: set[str] = field(default_factory=set)
     lost_node: str | None = None
-    drained_node: str | None = None
     disk_percent: int = DISK_NORMAL_PERCENT  # reth's /var/log volume
     gas_spike_wei: int | None = None
     drained_wei: int = 0
@@ -106,5 +105,4 @@ class FaultState:
 
     def summary(self) -> dict[str, Any]:
         return {"active": sorted(self.active), "bad_block_at": self.bad_block_at, "lost_node": self.lost_node,
-                "drained_node": self.drained_node,
                 "disk_percent": self.disk_percent, "drained_wei": self.drained_wei}
