@@ -68,31 +68,28 @@ class Ledger:
             os.close(fd)
         return entry
 
+    def states(self, chain_id: int) -> dict[str, dict]:
+        """Each intent's current state on this chain: its records folded in order, the last word winning."""
+        folded: dict[str, dict] = {}
+        for entry in self.entries():
+            if entry.get("chain_id") == chain_id and "intent" in entry:
+                folded[entry["intent"]] = {**folded.get(entry["intent"], {}), **entry}
+        return folded
+
     def latest(self, chain_id: int, intent: str) -> dict | None:
         """The intent's last record on this chain (its current state), or None."""
-        found = None
-        for entry in self.entries():
-            if entry.get("intent") == intent and entry.get("chain_id") == chain_id:
-                found = {**(found or {}), **entry}
-        return found
+        return self.states(chain_id).get(intent)
 
     def unsettled(self, chain_id: int, recipient: str) -> list[dict]:
         """Transfers to `recipient` on this chain signed (prepared) or sent but never confirmed nor aborted: a run
         that died after signing. Their money may be on its way; nobody sends more before they settle."""
-        states: dict[str, dict] = {}
-        for entry in self.entries():
-            if entry.get("chain_id") == chain_id and "intent" in entry:
-                states[entry["intent"]] = {**states.get(entry["intent"], {}), **entry}
-        return [s for s in states.values() if s.get("state") in ("prepared", "sent")
+        return [s for s in self.states(chain_id).values() if s.get("state") in ("prepared", "sent")
                 and str(s.get("to", "")).lower() == recipient.lower() and s.get("raw_tx")]
 
     def spent_last_day(self, chain_id: int, sender: str, now: float | None = None) -> int:
         """Wei sent (or in flight) by `sender` on this chain in the last 24 hours, one amount per intent."""
         now = time.time() if now is None else now
-        states: dict[str, dict] = {}
-        for entry in self.entries():
-            if entry.get("chain_id") == chain_id:
-                states[entry["intent"]] = {**states.get(entry["intent"], {}), **entry}
+        states = self.states(chain_id)
         return sum(
             int(s["amount_wei"]) for s in states.values()
             if s.get("state") in SPENT_STATES and str(s.get("from", "")).lower() == sender.lower()
