@@ -9,7 +9,8 @@ short_description: Measure a JSON-RPC endpoint's latency and error rate and say 
 description:
   - Sends O(samples) requests (cycling through O(methods)) with O(concurrency) in flight and reports the
     p50, p95 and p99 latency of the successful ones (nearest rank), the error rate and RV(degraded).
-  - Degraded means p95 above O(threshold_ms) or an error rate above O(max_error_rate).
+  - Degraded means p95 above O(threshold_ms) or an error rate above O(max_error_rate), in every one of up to
+    O(rounds) measurements (a round that is not degraded ends the probe).
   - For a plain HTTP health check use M(ansible.builtin.uri) instead.
 version_added: 0.1.0
 author: Jeju operations (@jeju-ops)
@@ -47,6 +48,16 @@ options:
     description: Seconds to wait for each request (a timeout counts as an error).
     type: float
     default: 5.0
+  rounds:
+    description:
+      - Measurements at most; a degraded round is measured again after O(pause) seconds, and the endpoint is
+        degraded only when every round is (one slow burst is not a slow endpoint).
+    type: int
+    default: 1
+  pause:
+    description: Seconds between two rounds.
+    type: float
+    default: 2.0
 """
 
 EXAMPLES = r"""
@@ -72,6 +83,12 @@ degraded:
   returned: success
   type: bool
 reasons: {description: Why it is degraded., returned: success, type: list, elements: str}
+rounds:
+  description: Each round measured, first to last, with its p95_ms, error_rate and degraded; the other facts
+    are the last round's.
+  returned: success
+  type: list
+  elements: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -86,16 +103,18 @@ ARGUMENT_SPEC = dict(
     threshold_ms=dict(type="float", default=500),
     max_error_rate=dict(type="float", default=0.01),
     timeout=dict(type="float", default=5.0),
+    rounds=dict(type="int", default=1),
+    pause=dict(type="float", default=2.0),
     **TLS_ARGS,
 )
 
 
 def run_probe(module, _client):
     p = module.params
-    if p["samples"] < 1 or p["concurrency"] < 1:
-        module.fail_json(msg="samples and concurrency must be at least 1")
+    if p["samples"] < 1 or p["concurrency"] < 1 or p["rounds"] < 1:
+        module.fail_json(msg="samples, concurrency and rounds must be at least 1")
     facts = probe(p["url"], p["methods"], p["samples"], p["concurrency"], p["threshold_ms"],
-                  p["max_error_rate"], p["timeout"], tls_params(p))
+                  p["max_error_rate"], p["timeout"], tls_params(p), p["rounds"], p["pause"])
     return dict(changed=False, **facts)
 
 

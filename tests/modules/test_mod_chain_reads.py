@@ -117,3 +117,60 @@ def test_batch_activity_finds_the_last_batch_by_nonce(batch_chain, run_module):
     quiet = run_module("batch_activity", rpc_urls=[node.url], batcher=rpc_call(node.url, "eth_accounts")[4],
                        batch_inbox=INBOX, window_seconds=600)
     assert quiet["last_batch"] is None and quiet["batches_in_window"] == 0
+
+
+@pytest.fixture
+def slow_burst():
+    """A JSON-RPC endpoint whose first four answers take 300 ms (a burst), then answers at once."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    served = {"count": 0}
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            with lock:
+                served["count"] += 1
+                slow = served["count"] <= 4
+            if slow:
+                time.sleep(0.3)
+            calls = body if isinstance(body, list) else [body]
+            answer = [{"jsonrpc": "2.0", "id": c["id"], "result": "0x10"} for c in calls]
+            data = json.dumps(answer if isinstance(body, list) else answer[0]).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *_args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", served
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_rpc_probe_measures_a_slow_round_again_and_one_burst_is_not_degraded(slow_burst, run_module):
+    url, served = slow_burst
+    once = run_module("rpc_probe", url=url, samples=4, concurrency=4, threshold_ms=200, methods=["eth_blockNumber"])
+    assert once["degraded"] is True and len(once["rounds"]) == 1  # the burst, measured once
+    confirmed = run_module("rpc_probe", url=url, samples=4, concurrency=4, threshold_ms=200, rounds=3, pause=0.1,
+                           methods=["eth_blockNumber"])
+    assert confirmed["degraded"] is False and confirmed["reasons"] == []
+    assert [r["degraded"] for r in confirmed["rounds"]] == [False]  # the burst is over: one round is enough
+    served["count"] = 0  # a new burst
+    again = run_module("rpc_probe", url=url, samples=4, concurrency=4, threshold_ms=200, rounds=3, pause=0.1,
+                       methods=["eth_blockNumber"])
+    assert [r["degraded"] for r in again["rounds"]] == [True, False] and again["degraded"] is False
+    slow = run_module("rpc_probe", url=url, samples=2, threshold_ms=0.001, rounds=2, pause=0.1,
+                      methods=["eth_blockNumber"])
+    assert slow["degraded"] is True and [r["degraded"] for r in slow["rounds"]] == [True, True]
+    assert run_module("rpc_probe", url=url, rounds=0)["msg"] == "samples, concurrency and rounds must be at least 1"

@@ -31,6 +31,13 @@ def errors_per_minute(lab: LabHandle, started: float) -> float:
     return 60 * count(ERROR, logs_since(lab, "op-node", started)) / max(time.time() - started, 1.0)
 
 
+def assert_at_baseline(lab: LabHandle, started: float) -> None:
+    """op-node's errors since `started` under the inventory's elevated_factor (3x its baseline), give or take the
+    one line a short window may just catch (one error 5 s in reads as 12 a minute)."""
+    errors, seconds = count(ERROR, logs_since(lab, "op-node", started)), time.time() - started
+    assert errors <= 3 * BASELINE_ERRORS_PER_MINUTE * seconds / 60 + 1, f"{errors} error lines in {seconds:.0f} s"
+
+
 class FakeWorld:
     """Just what LogBaseline touches: the pods of a component, the fault state, and where lines go."""
 
@@ -75,7 +82,7 @@ def test_a_healthy_lab_logs_its_baseline_of_warnings_and_errors(healthy_lab: Lab
                    f"{component} logs a warning", within=40)
     eventually(lambda: count(ERROR, logs_since(lab, "op-node", started)), lambda n: n >= 1, "op-node logs an error",
                within=30)
-    assert errors_per_minute(lab, started) <= 3 * BASELINE_ERRORS_PER_MINUTE  # the inventory's elevated_factor
+    assert_at_baseline(lab, started)
 
 
 def test_errors_elevated_op_node_logs_errors_at_ten_times_its_baseline(healthy_lab: LabHandle) -> None:
@@ -102,7 +109,7 @@ def test_errors_elevated_heals_with_a_restart_of_op_node(healthy_lab: LabHandle)
     started = time.time()
     eventually(lambda: count(WARNING, logs_since(lab, "op-node", started)), lambda n: n >= 2,
                "the new pod logs its baseline warnings", within=30)
-    assert errors_per_minute(lab, started) <= 3 * BASELINE_ERRORS_PER_MINUTE  # the inventory's elevated_factor
+    assert_at_baseline(lab, started)
     verdict = errors_at_baseline(lab.lab)
     assert verdict.recovered, verdict.problems
     blocks_flow(lab, blocks=2)

@@ -1,6 +1,6 @@
-"""The runner killed with SIGKILL in the middle of remediation (after the restart, before verify): the next run
-on the lab sees the dead run's Lease and its unfinished record, says what it had done, and takes the lock over
-only when confirmed; the dead run's record is marked interrupted and still verifies."""
+"""The runner killed with SIGKILL in the middle of remediation (after the restart, while it waits for the rollout):
+the next run on the lab sees the dead run's Lease and its unfinished record, says what it had done, and takes the
+lock over only when confirmed; the dead run's record is marked interrupted and still verifies."""
 
 from __future__ import annotations
 
@@ -37,17 +37,27 @@ def _cmdline(pid: int) -> bytes:
 def test_a_run_killed_after_its_restart_is_found_named_and_taken_over_only_when_confirmed(lab: LabHandle) -> None:
     runs = lab.project / "runs"
     before = set(recorded_runs(runs))
-    lab.lab.break_fault("sequencer-crash")
+    # a restart that does not help: after it the run waits out the rollout (30 s at lab speed), so the kill
+    # lands mid-run however slow the machine is
+    lab.lab.break_fault("restart-stuck")
     was = restarted_at(lab)
     killed = subprocess.Popen([str(JEJU_PLAY), "network-down", "-i", "local", "--yes"], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, start_new_session=True)
+    playbooks: set[int] = set()
+
+    def restarted() -> bool:
+        # the runner, its ansible-playbook (a session of its own), the workers
+        playbooks.update(pid for pid in process_tree(killed.pid) if b"ansible-playbook" in _cmdline(pid))
+        return restarted_at(lab) != was
+
     try:
-        wait_until(lambda: restarted_at(lab) != was, "the run's rollout restart of op-node", limit=180)
-        tree = process_tree(killed.pid)  # the runner, its ansible-playbook (a session of its own), the workers
+        wait_until(restarted, "the run's rollout restart of op-node", limit=180)
+        tree = process_tree(killed.pid)
+        assert any(pid in tree for pid in playbooks), "the run's ansible-playbook ended before it could be killed"
     finally:
         os.kill(killed.pid, signal.SIGKILL)  # the runner alone (the OOM killer, kill -9): its playbook must follow
         killed.wait()
-    (playbook,) = [pid for pid in tree if b"ansible-playbook" in _cmdline(pid)][:1]
+    (playbook,) = [pid for pid in tree if pid in playbooks][:1]
     # it dies with its runner (PR_SET_PDEATHSIG); left alone it would go on to verify and report for 15 s and more
     wait_until(lambda: not Path(f"/proc/{playbook}").exists(), "the dead run's ansible-playbook gone", limit=10,
                every=0.1)
