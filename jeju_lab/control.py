@@ -114,11 +114,13 @@ class Lab:
         LabState(self.dir).mark_stopped()
         return stopped
 
-    def call(self, method: str, path: str, timeout: float = 30.0) -> Any:
+    def call(self, method: str, path: str, timeout: float = 30.0, body: Any = None) -> Any:
         url = self.state.get("control_url")
         if not url or not self.running():
             raise LabError("The lab is not running: start it with `jeju-play lab up`.")
-        request = urllib.request.Request(url + path, method=method, data=b"" if method == "POST" else None)  # noqa: S310 (loopback)
+        data = json.dumps(body).encode() if body is not None else (b"" if method == "POST" else None)
+        request = urllib.request.Request(url + path, method=method, data=data,  # noqa: S310 (loopback)
+                                         headers={"Content-Type": "application/json"} if body is not None else {})
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (loopback)
                 return json.loads(response.read())
@@ -156,6 +158,22 @@ class Lab:
         if name:
             self._known(name)
         return dict(self.call("POST", f"/heal/{name}" if name else "/heal"))
+
+    def kube_api_fault(self, mode: str, count: int = 1, *, methods: tuple[str, ...] = (), path_contains: str = "",
+                       stall_seconds: float = 5.0) -> dict[str, Any]:
+        """The lab's Kubernetes API answers its next `count` matching requests with a 500 or a 429, stalls them,
+        or serves them and loses the answer (mode "500", "429", "stall", "lost"; see kube_double/api_faults.py).
+        Returns what is armed and every request answered so far."""
+        return dict(self.call("POST", "/kube-api-faults", body={
+            "mode": mode, "count": count, "methods": list(methods), "path_contains": path_contains,
+            "stall_seconds": stall_seconds}))
+
+    def kube_api_faults(self) -> dict[str, Any]:
+        """What is armed, and every request a kube API fault answered."""
+        return dict(self.call("GET", "/kube-api-faults"))
+
+    def clear_kube_api_faults(self) -> dict[str, Any]:
+        return dict(self.call("DELETE", "/kube-api-faults"))
 
     @staticmethod
     def _known(name: str) -> None:

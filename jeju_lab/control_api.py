@@ -9,6 +9,7 @@ from aiohttp import web
 
 from jeju_lab.anvil import AnvilNode, rpc_call
 from jeju_lab.faults import FAULTS, break_fault, heal_fault
+from jeju_lab.kube_double.api_faults import ApiFault
 from jeju_lab.world import LabWorld
 from jeju_play.errors import JejuPlayError
 
@@ -33,6 +34,9 @@ class ControlApi:
         app.router.add_post("/heal", self.heal)
         app.router.add_post("/heal/{fault}", self.heal)
         app.router.add_post("/shutdown", self.shutdown)
+        app.router.add_get("/kube-api-faults", self.kube_api_faults)
+        app.router.add_post("/kube-api-faults", self.arm_kube_api_fault)
+        app.router.add_delete("/kube-api-faults", self.clear_kube_api_faults)
         self.runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
@@ -93,12 +97,31 @@ class ControlApi:
     async def heal(self, request: web.Request) -> web.Response:
         name = request.match_info.get("fault")
         names = [name] if name else list(self.world.faults.active)
+        if not name:
+            self.world.cluster.api_faults.clear()  # healing everything includes the API's bad moment
         try:
             for item in names:
                 await heal_fault(self.world, item)
         except JejuPlayError as exc:
             return web.json_response({"error": str(exc), "exit_code": int(exc.exit_code)}, status=400)
         return web.json_response({"healed": names, "faults": self.world.faults.summary()})
+
+    async def kube_api_faults(self, _request: web.Request) -> web.Response:
+        return web.json_response(self.world.cluster.api_faults.summary())
+
+    async def arm_kube_api_fault(self, request: web.Request) -> web.Response:
+        """The Kubernetes API's next matching requests misbehave (jeju_lab/kube_double/api_faults.py)."""
+        try:
+            body = await request.json()
+            fault = ApiFault.from_json(body if isinstance(body, dict) else {})
+        except ValueError as exc:  # json.JSONDecodeError is one
+            return web.json_response({"error": f"kube API fault: {exc}", "exit_code": 2}, status=400)
+        self.world.cluster.api_faults.arm(fault)
+        return web.json_response(self.world.cluster.api_faults.summary())
+
+    async def clear_kube_api_faults(self, _request: web.Request) -> web.Response:
+        self.world.cluster.api_faults.clear()
+        return web.json_response(self.world.cluster.api_faults.summary())
 
     async def shutdown(self, _request: web.Request) -> web.Response:
         self.stop_event.set()

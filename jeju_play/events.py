@@ -25,10 +25,31 @@ def phase_of(play_name: str) -> str:
 
 
 def _failure_text(msg: Any) -> str:
-    """A task's failure as a person reads it: without the Python traceback Ansible appends, at most 6 lines."""
+    """A task's failure as a person reads it: without the Python traceback Ansible appends, a Kubernetes API
+    Status body said in words, at most 6 lines."""
     text = str(msg).split("\nOriginal traceback", 1)[0].split("\nHTTP response headers", 1)[0].rstrip()
+    text = _kube_status(text)
     lines = text.splitlines()
     return "\n".join(lines[:6] + (["..."] if len(lines) > 6 else []))
+
+
+def _kube_status(text: str) -> str:
+    """kubernetes.core's 'Failed to patch object: {"kind": "Status", ...}' as 'Failed to patch object: the
+    Kubernetes API answered 429 TooManyRequests: the server has received too many requests...'."""
+    import json
+
+    start = text.find('{"kind": "Status"')
+    if start < 0:
+        start = text.find('{"kind":"Status"')
+    if start < 0:
+        return text
+    try:
+        status, _end = json.JSONDecoder().raw_decode(text[start:])
+    except ValueError:
+        return text
+    said = (f"the Kubernetes API answered {status.get('code', '?')} {status.get('reason', '')}: "
+            f"{status.get('message', '')}")
+    return (text[:start] + said).strip()
 
 
 def _said(msg: Any) -> str:
@@ -58,6 +79,7 @@ class EventSink:
         self.escalated: dict[str, Any] | None = None
         self.interrupted = False
         self.failures: list[str] = []
+        self.retried: dict[str, int] = {}  # task:host -> failed attempts asked again
         self.learned = Learned()
         self.play = ""
 
@@ -73,6 +95,8 @@ class EventSink:
             self.view.task_started(key, phase, data.get("task", ""))
         elif kind in _TASK_END:
             self._task_end(kind, key, phase, data)
+        elif kind == "runner_retry":
+            self._retry(key, phase, event, data)
         if kind.startswith(_RECORDED):
             self.record.append_event(self._slim(kind, phase, event, data))
 
@@ -86,6 +110,8 @@ class EventSink:
             status = "ignored"
         action = str(data.get("task_action", ""))
         message = _failure_text(res.get("msg", "")) if status in ("failed", "unreachable", "ignored") else ""
+        if message and self.retried.get(key):
+            message += f" (asked again {self.retried[key]} times)"
         if status == "ok" and action.rsplit(".", maxsplit=1)[-1] == "debug":
             message = _said(res.get("msg", ""))  # a playbook's debug message is meant for the user
         self.view.task_finished(key, status, data.get("duration"), action, message)
@@ -96,6 +122,18 @@ class EventSink:
             self._gate(gate, res, handled=status == "ok")
         if res.get("escalated") and not ignored:
             self.escalated = res.get("escalation", {"reason": message})
+
+    def _retry(self, key: str, phase: str, event: dict[str, Any], data: dict[str, Any]) -> None:
+        """A task that failed and is asked again (until/retries, e.g. the Kubernetes API's 500 or 429): said and
+        recorded, so a slow step is never a silent one. A wait polling for its condition is neither."""
+        res = data.get("res") or {}
+        if not (res.get("failed") or res.get("msg") or res.get("reason")):  # a retry's result has no `failed`
+            return
+        why = str(res.get("reason") or "").strip() or (_failure_text(res.get("msg", "")).splitlines() or ["failed"])[0]
+        left = int(res.get("retries", 0)) - int(res.get("attempts", 0))
+        self.retried[key] = self.retried.get(key, 0) + 1
+        self.view.note(f"  {data.get('task', '')}: {why[:120]}; asked again ({left} more at most)", "yellow")
+        self.record.append_event(self._slim("runner_retry", phase, event, data))
 
     def _count(self, phase: str, status: str, data: dict[str, Any], message: str) -> None:
         result = self.summary.phases.setdefault(phase, PhaseResult())

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jeju_lab.kube_double import crds, disruption
+from jeju_lab.kube_double.api_faults import ApiFaults
 from jeju_lab.kube_double.auth import ADMIN, LAB_TOKEN, Tokens, issue_service_account_tokens
 from jeju_lab.kube_double.controller import Controller
 from jeju_lab.kube_double.hooks import (
@@ -129,6 +130,7 @@ class Cluster:
         self.metrics_hook: MetricsHook = default_metrics_hook
         self._health_hook: PodHealthHook | None = None
         self._logs: dict[tuple[str, str, str, bool], deque[LogLine]] = {}
+        self.api_faults = ApiFaults()  # the next requests that answer 500/429 or stall (api_faults.py)
         self.store.subscribe(self._on_change)
         for namespace in namespaces:
             self.ensure_namespace(namespace)

@@ -33,6 +33,9 @@ class KubeApp:
         self.objects = ObjectsApi(cluster)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        return await self.cluster.api_faults.serve(request, self._answer)
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         try:
             return await self._dispatch(request)
         except ApiError as err:
