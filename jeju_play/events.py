@@ -115,6 +115,7 @@ class EventSink:
         if status == "ok" and action.rsplit(".", maxsplit=1)[-1] == "debug":
             message = _said(res.get("msg", ""))  # a playbook's debug message is meant for the user
         self.view.task_finished(key, status, data.get("duration"), action, message)
+        self._failover(res)
         self._count(phase, status, data, message)
         self._learn(res.get("ansible_facts") or {})
         gate = res.get("gate")
@@ -122,6 +123,17 @@ class EventSink:
             self._gate(gate, res, handled=status == "ok")
         if res.get("escalated") and not ignored:
             self.escalated = res.get("escalation", {"reason": message})
+
+    def _failover(self, res: dict[str, Any]) -> None:
+        """A read that an RPC endpoint failed and another served (the chain modules' endpoint and endpoints_tried,
+        kept in the record with the result): said under the task, so the on-call sees the primary is down."""
+        tried = res.get("endpoints_tried")
+        if not isinstance(tried, list) or not res.get("endpoint"):
+            return
+        failed = [t for t in tried if isinstance(t, dict) and t.get("error") and t.get("url") != res["endpoint"]]
+        if failed:
+            down = "; ".join(f"{t.get('url')}: {str(t.get('error')).splitlines()[0][:80]}" for t in failed)
+            self.view.note(f"  read from {res['endpoint']} ({down})", "yellow")
 
     def _retry(self, key: str, phase: str, event: dict[str, Any], data: dict[str, Any]) -> None:
         """A task that failed and is asked again (until/retries, e.g. the Kubernetes API's 500 or 429): said and

@@ -110,6 +110,29 @@ def test_low_accounts_reach_their_targets_and_the_key_stays_secret(lb_lab: LabHa
             assert key not in path.read_text(encoding="utf-8", errors="replace"), path
 
 
+def test_with_the_primary_l1_down_every_read_and_the_transfer_go_to_the_backup_and_say_so(lb_lab: LabHandle) -> None:
+    lb_lab.lab.break_fault("batcher-unfunded")
+    lb_lab.lab.break_fault("l1-rpc-down")  # the primary L1 RPC refuses connections
+    primary, backup = lb_lab.state["endpoints"]["l1_rpc_urls"]
+    nonce = funding_nonce(lb_lab)
+    done, record = low_balance(lb_lab, "--yes")
+    said = done.stdout + done.stderr
+    assert done.returncode == 0, said
+    assert funding_nonce(lb_lab) == nonce + 1 and balance_eth(lb_lab, "batcher") > 5.9  # paid once, via the backup
+    events = [json.loads(line) for line in (record / "events.jsonl").read_text().splitlines()]
+    l1_calls = [e["res"] for e in events if e.get("event") == "runner_on_ok"
+                and any(t.get("url") == primary for t in (e.get("res") or {}).get("endpoints_tried") or [])]
+    transfers = json.loads((record / "artifacts" / "funding.json").read_text())["transfers"]
+    sent = [t for t in transfers if t["sent_by_this_run"]]
+    assert [t["name"] for t in sent] == ["batcher"]
+    assert len(l1_calls) >= 2  # the balances read before and after
+    for res in [*l1_calls, *sent]:  # the record says which endpoint served each call, and why not the primary
+        assert res["endpoint"] == backup, res
+        tried = {t["url"]: t["error"] for t in res["endpoints_tried"]}
+        assert tried[primary].startswith("unreachable") and tried[backup] is None
+    assert f"read from {backup} ({primary}: unreachable" in said
+
+
 def tight_inventory(lab: LabHandle, max_transfer_eth: int) -> Path:
     """A copy of the lab's inventory with a smaller per-transfer cap (lab.yml linked, so it follows the lab)."""
     target = lab.project / "inventories" / "tight"
