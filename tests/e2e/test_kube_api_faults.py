@@ -81,3 +81,19 @@ def test_an_api_that_keeps_refusing_fails_the_run_naming_the_call_and_changes_no
     assert restarted_at(nd_lab) == was and replica_sets(nd_lab) == before  # nothing changed...
     assert [g["kind"] for g in summary["gates"]] == ["restart"]  # ...and the record says what was approved
     assert lab.clear_kube_api_faults()["armed"] == []
+
+
+def test_a_list_the_api_fails_during_diagnosis_is_asked_again_and_said(nd_lab: LabHandle) -> None:
+    lab = nd_lab.lab
+    nd_lab.lab.break_fault("sequencer-crash")
+    wait_for_stall(nd_lab)
+    pods = f"/api/v1/namespaces/{NS}/pods"
+    lab.kube_api_fault("500", 2, methods=("GET",), path_contains=pods)
+    done, record = network_down(nd_lab, "--check")
+    said = done.stdout + done.stderr
+    assert done.returncode == 0, said
+    assert classification(record) == "crash"  # diagnosed on what the API answered the third time
+    hits = lab.kube_api_faults()["hits"]
+    assert [(h["method"], h["path"], h["mode"]) for h in hits] == [("GET", pods, "500")] * 2
+    assert "The Kubernetes API failed 2 list(s) and answered when asked again: Pod, Pod" in said
+    assert "Traceback" not in said
