@@ -144,7 +144,8 @@ class EventSink:
         why = str(res.get("reason") or "").strip() or (_failure_text(res.get("msg", "")).splitlines() or ["failed"])[0]
         left = int(res.get("retries", 0)) - int(res.get("attempts", 0))
         self.retried[key] = self.retried.get(key, 0) + 1
-        self.view.note(f"  {data.get('task', '')}: {why[:120]}; asked again ({left} more at most)", "yellow")
+        if self.retried[key] == 1:  # said once per task (a verify polling a down RPC would say it 15 times)
+            self.view.note(f"  {data.get('task', '')}: {why[:120]}; asked again ({left} more at most)", "yellow")
         self.record.append_event(self._slim("runner_retry", phase, event, data))
 
     def _count(self, phase: str, status: str, data: dict[str, Any], message: str) -> None:
