@@ -163,7 +163,7 @@ class Lab:
                        stall_seconds: float = 5.0) -> dict[str, Any]:
         """The lab's Kubernetes API answers its next `count` matching requests with a 500 or a 429, stalls them,
         or serves them and loses the answer (mode "500", "429", "stall", "lost"; see kube_double/api_faults.py).
-        Returns what is armed and every request answered so far."""
+        Returns what is armed and every request answered since the last clear (or heal)."""
         return dict(self.call("POST", "/kube-api-faults", body={
             "mode": mode, "count": count, "methods": list(methods), "path_contains": path_contains,
             "stall_seconds": stall_seconds}))

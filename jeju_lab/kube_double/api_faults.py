@@ -61,7 +61,9 @@ class ApiFaults:
         self.armed.append(fault)
 
     def clear(self) -> None:
+        """Nothing armed, nothing answered: as a fresh API."""
         self.armed.clear()
+        self.hits.clear()
 
     def take(self, method: str, path: str) -> ApiFault | None:
         for fault in self.armed:

@@ -34,6 +34,7 @@ def events(record: Any, kind: str) -> list[dict[str, Any]]:
 
 def test_a_restart_the_api_fails_then_loses_is_asked_again_and_lands_once(nd_lab: LabHandle) -> None:
     lab = nd_lab.lab
+    assert lab.clear_kube_api_faults() == {"armed": [], "hits": []}  # the lab is shared: a clean slate
     nd_lab.lab.break_fault("sequencer-crash")
     wait_for_stall(nd_lab)
     before = replica_sets(nd_lab)
@@ -59,6 +60,7 @@ def test_a_restart_the_api_fails_then_loses_is_asked_again_and_lands_once(nd_lab
 
 def test_an_api_that_keeps_refusing_fails_the_run_naming_the_call_and_changes_nothing(nd_lab: LabHandle) -> None:
     lab = nd_lab.lab
+    assert lab.clear_kube_api_faults() == {"armed": [], "hits": []}  # the lab is shared: a clean slate
     nd_lab.lab.break_fault("sequencer-crash")
     wait_for_stall(nd_lab)
     was, before = restarted_at(nd_lab), replica_sets(nd_lab)
@@ -85,6 +87,7 @@ def test_an_api_that_keeps_refusing_fails_the_run_naming_the_call_and_changes_no
 
 def test_a_list_the_api_fails_during_diagnosis_is_asked_again_and_said(nd_lab: LabHandle) -> None:
     lab = nd_lab.lab
+    assert lab.clear_kube_api_faults() == {"armed": [], "hits": []}  # the lab is shared: a clean slate
     nd_lab.lab.break_fault("sequencer-crash")
     wait_for_stall(nd_lab)
     pods = f"/api/v1/namespaces/{NS}/pods"
