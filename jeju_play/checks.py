@@ -7,6 +7,8 @@
   alert is in the catalog;
 - `tasks_from` never carries a file suffix (with one, ansible-core finds no argument spec and skips validation,
   and `jeju-play show` cannot follow it);
+- playbooks and roles read the cluster through jeju.ops.k8s_read, never the kubernetes.core.k8s lookup itself
+  (a lookup fails before its task's until loop: only k8s_read asks again while the API has a bad moment);
 - every read whose module check mode skips (uri, command, shell, script, raw) says `check_mode: false`: else
   `--check` diagnoses without it and plans for another cause than the run acts on.
 """
@@ -28,6 +30,7 @@ FAULT_TABLE = Path("jeju_lab") / "faults.py"
 # Modules that do not run in check mode (no check mode support): a read through one of them is skipped by --check.
 CHECK_MODE_SKIPS = ("ansible.builtin.uri", "ansible.builtin.command", "ansible.builtin.shell",
                     "ansible.builtin.script", "ansible.builtin.raw")
+_K8S_LOOKUP = re.compile(r"""(?:query|lookup)\(\s*['"]kubernetes\.core\.k8s['"]""")
 _TASKS_FROM = re.compile(r"^\s*tasks_from:\s*['\"]?[\w/.-]+\.ya?ml['\"]?\s*$")
 
 
@@ -41,7 +44,7 @@ def main(root: Path | None = None) -> int:
         problems = catalog.check(cat, command_names())
         names = set(cat.names())  # aliases are words too common in code ("errors", "exploit") to forbid
         problems += incident_lists(base, names) + tasks_from_suffixes(base) + alert_rules(base, cat)
-        problems += check_mode_reads(base)
+        problems += check_mode_reads(base) + direct_k8s_lookups(base)
     except JejuPlayError as exc:
         problems = [str(exc)]
     for problem in problems:
@@ -145,6 +148,18 @@ def tasks_from_suffixes(root: Path) -> list[str]:
                 if _TASKS_FROM.match(line):
                     problems.append(f"{path.relative_to(root)}:{number}: tasks_from names an entry point, not a "
                                     f"file: drop the suffix ({line.strip()}).")
+    return problems
+
+
+def direct_k8s_lookups(root: Path) -> list[str]:
+    problems = []
+    for folder in YAML_DIRS:
+        for path in sorted((root / folder).rglob("*.yml")) if (root / folder).is_dir() else []:
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+                if _K8S_LOOKUP.search(line) and not line.lstrip().startswith("#"):
+                    problems.append(f"{path.relative_to(root)}:{number}: read the cluster with "
+                                    "lookup('jeju.ops.k8s_read', ...), which asks again while the API has a bad "
+                                    "moment; the kubernetes.core.k8s lookup fails the task at once.")
     return problems
 
 

@@ -2,6 +2,8 @@
 """Filter pod_usage: `kubectl top pods` against the containers' limits, as percentages.
 
     {{ pods_listing.items | jeju.ops.pod_usage(pod_metrics.items) }}
+    {{ lookup('jeju.ops.k8s_read', {'Pod': 'v1', 'PodMetrics': 'metrics.k8s.io/v1beta1'}).objects
+       | jeju.ops.pod_usage }}
 
 One entry per container that has metrics: namespace, pod, app (label app.kubernetes.io/name), container,
 cpu_millicores, cpu_limit_millicores, cpu_percent, memory_bytes, memory_limit_bytes, memory_percent
@@ -42,8 +44,12 @@ def _limits(pod):
     return {c.get("name"): c.get("resources", {}).get("limits", {}) for c in containers}
 
 
-def pod_usage(pods, metrics):
-    """Join pods (their limits) and PodMetrics (their usage) by namespace and pod name."""
+def pod_usage(pods, metrics=None):
+    """Join pods (their limits) and PodMetrics (their usage) by namespace and pod name.
+
+    pods may be jeju.ops.k8s_read's objects, with both lists (Pod and PodMetrics), and metrics left out."""
+    if isinstance(pods, dict) and metrics is None:
+        pods, metrics = pods.get("Pod"), pods.get("PodMetrics")
     by_name = {(p["metadata"].get("namespace"), p["metadata"]["name"]): p for p in pods or []}
     usage = []
     for item in metrics or []:

@@ -104,3 +104,5 @@ def test_pod_usage_joins_limits_and_metrics() -> None:
                 "containers": [{"name": "c", "usage": {"cpu": "1500000000n", "memory": "524288Ki"}}]}]
     [row] = pod_usage(pods, metrics)
     assert (row["app"], row["cpu_percent"], row["memory_percent"]) == ("reth", 75.0, 50.0)
+    # jeju.ops.k8s_read's objects, both kinds in one mapping: the same join.
+    assert pod_usage({"Pod": pods, "PodMetrics": metrics}) == [row]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from jeju_play import catalog
-from jeju_play.checks import check_mode_reads, incident_lists, tasks_from_suffixes
+from jeju_play.checks import check_mode_reads, direct_k8s_lookups, incident_lists, tasks_from_suffixes
 from jeju_play.outline import gates, outline
 from tests.support import ROOT, run_cli
 
@@ -81,6 +81,16 @@ def test_the_real_tree_lists_no_incident_outside_the_catalog() -> None:
     assert incident_lists(ROOT, set(CATALOG.names())) == []
     assert tasks_from_suffixes(ROOT) == []
     assert check_mode_reads(ROOT) == []
+    assert direct_k8s_lookups(ROOT) == []
+
+
+def test_a_direct_kubernetes_core_lookup_is_caught(tmp_path: Path) -> None:
+    (tmp_path / "roles" / "r" / "tasks").mkdir(parents=True)
+    (tmp_path / "roles" / "r" / "tasks" / "main.yml").write_text(
+        "---\n- name: Read\n  ansible.builtin.set_fact:\n    pods: \"{{ query('kubernetes.core.k8s', kind='Pod') }}\"\n"
+        "# query('kubernetes.core.k8s') in a comment is not a read\n")
+    [problem] = direct_k8s_lookups(tmp_path)
+    assert "roles/r/tasks/main.yml:4" in problem and "jeju.ops.k8s_read" in problem
 
 
 def test_a_tasks_from_suffix_is_caught(tmp_path: Path) -> None:
