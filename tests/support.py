@@ -25,10 +25,18 @@ LOCAL_THRESHOLDS: dict[str, Any] = yaml.safe_load(
 
 
 def run_cli(*args: str, env_extra: dict[str, str] | None = None, stdin: str | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """The installed `jeju-play` console script in a subprocess, as a user runs it (no terminal)."""
+            timeout: float = 120, keep_deleted: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed `jeju-play` console script in a subprocess, as a user runs it (no terminal).
+
+    keep_deleted: a folder that gets a copy of each folder the run deletes (ansible-runner's private data dir),
+    taken just before it is deleted (tests/private_keeper.py)."""
     env = {**os.environ, **(env_extra or {})}
-    return subprocess.run([str(JEJU_PLAY), *args], capture_output=True, text=True, env=env,
+    command = [str(JEJU_PLAY)]
+    if keep_deleted is not None:
+        keep_deleted.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "tests.private_keeper", str(keep_deleted)]
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return subprocess.run([*command, *args], capture_output=True, text=True, env=env,
                           input=stdin if stdin is not None else "", timeout=timeout, check=False)
 
 
@@ -311,23 +319,27 @@ class ServeHandle:
 
 
 @contextmanager
-def running_serve(*environments: str, state: Path, extra_args: tuple[str, ...] = ()) -> Iterator[ServeHandle]:
-    """`jeju-play serve -i ENV ...` on a free loopback port, up once /healthz answers; stopped by pid at the end,
-    with the runs it started (each in its own session)."""
+def running_serve(*environments: str, state: Path, extra_args: tuple[str, ...] = (),
+                  listen: str | None = "free") -> Iterator[ServeHandle]:
+    """`jeju-play serve -i ENV ...` on a free loopback port (listen="free"), on HOST:PORT, or with no --listen at
+    the environments' jeju_serve_listen (None); up once /healthz answers; stopped by pid at the end, with the runs
+    it started (each in its own session)."""
     import json
     import signal
 
     from jeju_lab.anvil import free_port
 
-    port = free_port()
+    if listen == "free":
+        listen = f"127.0.0.1:{free_port()}"
+    address = listen or str(_listen_of(environments[0]))
     state.mkdir(parents=True, exist_ok=True)
     log = state.parent / f"{state.name}-serve.log"
     args = [str(JEJU_PLAY), "serve", *(a for env in environments for a in ("-i", env)),
-            "--listen", f"127.0.0.1:{port}", *extra_args]
+            *(("--listen", listen) if listen else ()), *extra_args]
     with open(log, "a", encoding="utf-8") as out:
         process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, text=True,
                                    env={**os.environ, "JEJU_PLAY_SERVE_STATE": str(state)})
-    handle = ServeHandle(process, f"http://127.0.0.1:{port}", state, log)
+    handle = ServeHandle(process, f"http://{address}", state, log)
     try:
         deadline = time.monotonic() + 20
         while True:
@@ -350,3 +362,56 @@ def running_serve(*environments: str, state: Path, extra_args: tuple[str, ...] =
             if run.get("pid") and run.get("ended") is None:
                 with suppress(ProcessLookupError, PermissionError):
                     os.killpg(run["pid"], signal.SIGTERM)
+
+
+def _listen_of(environment: str) -> str:
+    from jeju_play.paths import project_root
+    from jeju_play.serve import listen_of
+
+    return listen_of(project_root(), [environment])
+
+
+# -- secrets: every vault_* value of the lab's inventory, looked for wherever a run may have written -----------------
+def lab_secrets(lab: LabHandle) -> dict[str, str]:
+    """The lab's secrets, each under a label that does not show it ("vault_funding_key", "vault_slack_webhooks.
+    incidents"): keys without their 0x (a record may drop it), a webhook URL by its secret path too."""
+    from urllib.parse import urlsplit
+
+    found: dict[str, str] = {}
+
+    def add(label: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                add(f"{label}.{key}", item)
+        elif isinstance(value, list):
+            for number, item in enumerate(value):
+                add(f"{label}[{number}]", item)
+        elif value is not None and len(str(value)) >= 8:
+            text = str(value)
+            found[label] = text.removeprefix("0x")
+            if "://" in text and len(urlsplit(text).path) >= 16:
+                found[f"{label} (its path)"] = urlsplit(text).path
+    inventory = yaml.safe_load(lab.lab.inventory_file.read_text())
+    for key, value in inventory.items():
+        if key.startswith("vault_"):
+            add(key, value)
+    return found
+
+
+# Where the secrets are meant to be: the lab's inventory, Alertmanager's credentials file (.lab/monitoring) and the
+# anvils' own logs, whose start banner lists the keys of anvil's public test mnemonic (the lab's funding wallet and
+# Safe owners are among them; a real chain has no such file).
+SECRET_STORES = ("lab.yml", "serve-token", "anvil-l1.log", "anvil-l2.log")
+
+
+def secrets_in(secrets: dict[str, str], *, texts: dict[str, str] | None = None,
+               folders: tuple[Path, ...] = ()) -> list[str]:
+    """Each place a secret was found, as "LABEL in WHERE" (never the secret): the texts (a label to the text, such
+    as the captured terminal output) and every file under the folders but the secrets' own stores."""
+    places = dict(texts or {})
+    for folder in folders:
+        for path in sorted(folder.rglob("*")) if folder.exists() else []:
+            if path.is_file() and not path.is_symlink() and path.name not in SECRET_STORES:
+                places[str(path)] = path.read_bytes().decode("utf-8", errors="replace")
+    return [f"{label} in {where}" for where, text in places.items() for label, secret in secrets.items()
+            if secret.lower() in text.lower()]

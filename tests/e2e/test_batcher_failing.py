@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from jeju_lab.anvil import free_port, rpc_call
-from tests.support import LabHandle, artifact, comms_captured, kube, run_cli, run_incident
+from tests.support import LabHandle, artifact, comms_captured, kube, lab_secrets, run_cli, run_incident, secrets_in
 
 NS = "op-stack"
 FEE_LIMIT = "OP_BATCHER_TXMGR_FEE_LIMIT_THRESHOLD"
@@ -169,10 +169,19 @@ def test_eigenda_down_switches_to_calldata(bf_lab: LabHandle) -> None:
     assert [(d["key"], d["live"]) for d in drift] == [("useEigenDA", False)]
 
 
-def test_drill_batcher_unfunded_recovers(lab: LabHandle) -> None:
+def test_drill_batcher_unfunded_recovers(lab: LabHandle, tmp_path: Path) -> None:
     """The real `jeju-play drill` (fresh lab, break, settle, run, check from outside). Restarts the lab: last."""
-    done = run_cli("drill", "batcher-failing", "--fault", "batcher-unfunded", "--json", timeout=240)
+    deleted = tmp_path / "deleted"
+    done = run_cli("drill", "batcher-failing", "--fault", "batcher-unfunded", "--json", timeout=240,
+                   keep_deleted=deleted)
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads(done.stdout)
     assert report["recovered"] is True, report
     assert report["facts"]["batcher_nonce_after"] > report["facts"]["batcher_nonce_before"]
+    # The funding key signed the top-up: it is nowhere but the inventory (not in the terminal, the records, the
+    # lab's folder or ansible-runner's private data dirs, copied just before their deletion).
+    assert list(deleted.glob("*jeju-play-*")), "no private data dir was kept to scan"
+    secrets = lab_secrets(lab)
+    assert "vault_funding_key" in secrets
+    assert secrets_in(secrets, texts={"the terminal": done.stdout + done.stderr},
+                      folders=(lab.project / "runs", lab.project / ".lab", deleted)) == []

@@ -13,7 +13,7 @@ import yaml
 
 from jeju_lab.recovery import rpc_serving
 from jeju_lab.sim.comms_double import LAB_PAGERDUTY_KEYS
-from tests.support import LabHandle, kube, run_cli, run_incident, wait_until
+from tests.support import LabHandle, kube, lab_secrets, run_cli, run_incident, secrets_in, wait_until
 
 from .network_down_lab import wait_for_stall
 
@@ -47,15 +47,6 @@ def step(call: dict[str, Any]) -> tuple[str, str]:
         incident = body.get("incident") or {}
         return "statuspage", f"{call['method']} {incident.get('status')}"
     return call["service"], "post"
-
-
-def secrets_of(lab: LabHandle) -> list[str]:
-    found: list[str] = []
-    for key, value in lab_vars(lab).items():
-        if key.startswith("vault_"):
-            found += [str(v) for v in (value.values() if isinstance(value, dict) else
-                                       value if isinstance(value, list) else [value])]
-    return [s for s in found if len(s) >= 8]
 
 
 def test_network_down_tells_everyone_once_check_sends_nothing_and_broken_slack_does_not_block(
@@ -114,13 +105,8 @@ def test_network_down_tells_everyone_once_check_sends_nothing_and_broken_slack_d
     postmortem = run_cli("report", incident["id"], "--kind", "postmortem", env_extra=env)
     assert postmortem.returncode == 0 and "## Root Cause\nOut of memory" in postmortem.stdout
 
-    leaked = [s for s in secrets_of(lab) if s in done.stdout + shown.stdout + postmortem.stdout]
-    for folder in (tmp_path / "incidents", Path(lab.env["JEJU_PLAY_RUNS"])):
-        for path in folder.rglob("*"):
-            if path.is_file():
-                text = path.read_text(errors="replace")
-                leaked += [f"{s[:6]}... in {path}" for s in secrets_of(lab) if s in text]
-    assert leaked == []
+    assert secrets_in(lab_secrets(lab), texts={"the terminal": done.stdout + shown.stdout + postmortem.stdout},
+                      folders=(tmp_path / "incidents", Path(lab.env["JEJU_PLAY_RUNS"]))) == []
 
 
 def test_a_gate_nobody_answers_in_an_alert_run_is_told_to_the_escalation_level(lab: LabHandle,

@@ -25,7 +25,7 @@ from jeju_play import catalog, environments
 from jeju_play.gates import ApprovalPolicy
 from jeju_play.guards import standing_guard
 from jeju_play.lock import RemediationLock
-from tests.support import JEJU_PLAY, LabHandle, comms_captured, kube, recorded_runs, run_cli
+from tests.support import JEJU_PLAY, LabHandle, comms_captured, kube, lab_secrets, recorded_runs, run_cli, secrets_in
 
 STACK = ("op-node", "op-batcher", "op-proposer")
 EXEC_TRANSACTION = "0x6a761202"  # execTransaction(...)
@@ -280,13 +280,21 @@ def test_one_key_no_file_and_nobody_signs_escalates_with_the_safe_transaction(
     assert freeze_map(lab) is not None
 
 
-def test_drill_security_breach_exploit(spent_lab: LabHandle) -> None:
+def test_drill_security_breach_exploit(spent_lab: LabHandle, tmp_path: Path) -> None:
     # The drill restarts the lab from its own process; a supervisor that is pytest's child would linger there as
     # a zombie the drill cannot reap (pid_alive would never turn false), so stop it from here first.
     spent_lab.lab.down()
-    result = run_cli("drill", "security-breach", "--fault", "exploit", "--json", timeout=180)
+    deleted = tmp_path / "deleted"
+    result = run_cli("drill", "security-breach", "--fault", "exploit", "--json", timeout=300, keep_deleted=deleted)
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
     assert report["recovered"] is True
     assert report["facts"]["portal_paused"] is True
     assert report["facts"]["replicas"] == {"op-node": 0, "op-batcher": 0, "op-proposer": 0}
+    # The Safe owner key signed the pause and the comms secrets told everyone: none of them anywhere but the
+    # inventory, not in the terminal, the records, the lab's folder or ansible-runner's private data dirs.
+    assert list(deleted.glob("*jeju-play-*")), "no private data dir was kept to scan"
+    secrets = lab_secrets(spent_lab)
+    assert {"vault_guardian_owner_keys[0]", "vault_statuspage_api_key"} <= set(secrets)
+    assert secrets_in(secrets, texts={"the terminal": result.stdout + result.stderr},
+                      folders=(spent_lab.project / "runs", spent_lab.project / ".lab", deleted)) == []
