@@ -95,6 +95,7 @@ def write_inventory(path: Path, world: LabWorld, endpoints: dict[str, Any], kube
     if monitoring is not None and monitoring.servers:
         # The bearer token the lab's Alertmanager sends to `jeju-play serve` (its URLs are in .lab/state.json).
         variables["vault_serve_webhook_token"] = monitoring.token_file.read_text().strip()
+        variables["jeju_serve_listen"] = monitoring.serve_listen  # where the lab's Alertmanager sends them
         # The approval endpoint's token (chat buttons; `jeju-play approve` needs none): new at each lab up.
         variables["vault_serve_approval_token"] = secrets.token_urlsafe(24)
     if comms is not None:

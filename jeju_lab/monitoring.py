@@ -162,6 +162,16 @@ class LabMonitoring:
     def token_file(self) -> Path:
         return self.folder / "serve-token"
 
+    @property
+    def serve_listen(self) -> str:
+        """HOST:PORT where Alertmanager sends its webhooks (`jeju-play serve -i local` listens there): a free
+        loopback port picked at the first start and kept across restarts, so that a running serve keeps hearing."""
+        kept = self.folder / "serve-listen"
+        if not kept.exists():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            kept.write_text(f"127.0.0.1:{free_port()}\n")
+        return kept.read_text().strip()
+
     def values(self) -> dict[str, Any]:
         return inventory_values(self.root, LAB_INVENTORY)
 
@@ -211,7 +221,7 @@ class LabMonitoring:
                       "repeat_interval": lab["repeat_interval"]},
             "inhibit_rules": example.get("inhibit_rules", []),
             "receivers": [{"name": "jeju-play-serve", "webhook_configs": [{
-                "url": lab["serve_webhook_url"], "send_resolved": True,
+                "url": f"http://{self.serve_listen}/alertmanager", "send_resolved": True,
                 "http_config": {"authorization": {"type": "Bearer", "credentials_file": str(self.token_file)}},
             }]}],
         }

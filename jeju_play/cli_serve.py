@@ -24,15 +24,17 @@ def _listen(value: str) -> tuple[str, int]:
 def serve(
     inventory: Annotated[list[str] | None, typer.Option("-i", "--inventory",
                                                         help="An environment to serve (repeat for more).")] = None,
-    listen: Annotated[str, typer.Option("--listen", help="HOST:PORT to listen on.")] = "127.0.0.1:8790",
+    listen: Annotated[str | None, typer.Option("--listen", help="HOST:PORT to listen on (default: the "
+                                               "environments' jeju_serve_listen).")] = None,
     paused: Annotated[bool, typer.Option("--paused", help="Start paused: alerts are recorded, no run starts.")] = False,
 ) -> None:
     """Receive Alertmanager's webhooks: diagnose at once, hold every gate for approval."""
     from jeju_play.paths import project_root
-    from jeju_play.serve import ServeConfig, serve_forever
+    from jeju_play.serve import ServeConfig, listen_of, serve_forever
 
-    host, port = _listen(listen)
-    config = ServeConfig(project_root(), list(inventory or []), host=host, port=port, paused=paused)
+    root, names = project_root(), list(inventory or [])
+    host, port = _listen(listen or listen_of(root, names))
+    config = ServeConfig(root, names, host=host, port=port, paused=paused)
     serve_forever(config, say=lambda line: out.print(line, markup=False))
 
 

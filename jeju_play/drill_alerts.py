@@ -54,11 +54,25 @@ def _wait(condition: Callable[[], Any], limit: float, what: str) -> Any:
     return value
 
 
+def _free_or_say(address: str) -> None:
+    """The drill's serve must listen where the lab's Alertmanager sends: a serve of the user's may be there."""
+    import socket
+
+    host, _, port = address.rpartition(":")
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, int(port)))
+        except OSError as exc:
+            raise BadInput(f"{address}, where the lab's Alertmanager sends its alerts (lab.yml's jeju_serve_listen), "
+                           f"is taken ({exc.strerror}): a `jeju-play serve -i local` of yours? Stop it, then drill "
+                           "again.") from exc
+
+
 class ServeProcess:
     """`jeju-play serve -i local` where the lab's Alertmanager sends its webhooks, stopped by pid."""
 
-    def __init__(self, root: Path, webhook_url: str, state: Path):
-        address = webhook_url.split("//", 1)[-1].split("/", 1)[0]
+    def __init__(self, root: Path, address: str, state: Path):
+        _free_or_say(address)
         self.url = f"http://{address}"
         self.state = state
         shutil.rmtree(state, ignore_errors=True)
@@ -123,7 +137,7 @@ def run_via_alerts(root: Path, incident_name: str, fault_name: str | None, out: 
                    fresh: bool = True) -> DrillReport:
     from jeju_lab.control import Lab
     from jeju_lab.faults import fault as lookup_fault
-    from jeju_lab.monitoring import inventory_values
+    from jeju_lab.monitoring import LabMonitoring
 
     incident = catalog_mod.load(root).get(incident_name)
     if not incident.automated or not incident.alerts:
@@ -133,6 +147,8 @@ def run_via_alerts(root: Path, incident_name: str, fault_name: str | None, out: 
     if chosen is None:
         raise BadInput(f"'{incident.name}' is a routine procedure: no fault raises its alerts.")
     fault = lookup_fault(chosen)
+    address = LabMonitoring(lab_dir()).serve_listen  # lab.yml's jeju_serve_listen, kept across lab restarts
+    _free_or_say(address)  # before anything restarts or breaks
     lab, timings, start = Lab.default(), {}, time.monotonic()
     if fresh and lab.running():
         lab.down()
@@ -142,8 +158,7 @@ def run_via_alerts(root: Path, incident_name: str, fault_name: str | None, out: 
     if "urls" not in monitoring:
         raise LabError(f"The lab runs without Prometheus and Alertmanager ({monitoring.get('problem', 'not started')}"
                        "): `make install` installs them; drill without --via-alerts meanwhile.")
-    webhook = inventory_values(root, "local")["jeju_lab_monitoring"]["serve_webhook_url"]
-    serve = ServeProcess(root, webhook, lab_dir() / "serve")
+    serve = ServeProcess(root, address, lab_dir() / "serve")
     say = (lambda text: None) if quiet else (lambda text: out.print(text, markup=False, soft_wrap=True))
     try:
         report = _drill(lab, serve, incident, fault, monitoring["urls"]["alertmanager"], timings, say)

@@ -37,6 +37,7 @@ from jeju_play.spawn import start_jeju_play
 
 REAP_SECONDS = 0.5
 MAX_APPROVAL_BYTES = 16 * 1024
+DEFAULT_LISTEN = "127.0.0.1:8790"  # an environment without jeju_serve_listen
 Printer = Any  # a callable(str) -> None: where serve says what it does (the terminal, a journal)
 
 
@@ -48,6 +49,17 @@ class ServeConfig:
     port: int = 8790
     paused: bool = False
     state_dir: Path = field(default_factory=serve_dir)
+
+
+def listen_of(root: Path, names: list[str]) -> str:
+    """Where serve listens when no --listen is given: the environments' jeju_serve_listen (the lab writes its own
+    into lab.yml, where its Alertmanager sends); environments that do not agree need --listen."""
+    found = {str(environments.load(root, name).variables.get("jeju_serve_listen") or DEFAULT_LISTEN)
+             for name in names}
+    if len(found) > 1:
+        raise BadInput(f"The environments listen at different addresses ({', '.join(sorted(found))}, their "
+                       "jeju_serve_listen): say where with --listen HOST:PORT.")
+    return found.pop() if found else DEFAULT_LISTEN
 
 
 def load_served(root: Path, names: list[str]) -> dict[str, Served]:
