@@ -57,7 +57,11 @@ conformance: install
 molecule: install
 	$(BIN)/python tools/run_molecule.py
 
-test: lint unit conformance molecule sanity ee
+# After the unit stage, two at a time: kubernetes.core's targets mostly wait (their own pauses, the double's grace
+# periods), so molecule, sanity and the execution environment's build context run beside them. Each stage's output
+# is printed whole when it ends.
+test: lint unit
+	@$(MAKE) --no-print-directory -j2 --output-sync=target conformance molecule sanity ee
 
 # The collection tarball dist/jeju-ops-<version>.tar.gz: the collection and nothing else (galaxy.yml build_ignore),
 # each playbook also under its FQCN name (jeju.ops.network_down).

@@ -27,6 +27,9 @@ def serve(
     listen: Annotated[str | None, typer.Option("--listen", help="HOST:PORT to listen on (default: the "
                                                "environments' jeju_serve_listen).")] = None,
     paused: Annotated[bool, typer.Option("--paused", help="Start paused: alerts are recorded, no run starts.")] = False,
+    drain: Annotated[float, typer.Option("--drain", min=0, help="On SIGTERM, wait up to this many seconds for the "
+                                         "runs started to end, taking no new alert (in a Pod, they end with it).")
+                     ] = 0.0,
 ) -> None:
     """Receive Alertmanager's webhooks: diagnose at once, hold every gate for approval."""
     from jeju_play.paths import project_root
@@ -34,7 +37,7 @@ def serve(
 
     root, names = project_root(), list(inventory or [])
     host, port = _listen(listen or listen_of(root, names))
-    config = ServeConfig(root, names, host=host, port=port, paused=paused)
+    config = ServeConfig(root, names, host=host, port=port, paused=paused, drain_seconds=drain)
     serve_forever(config, say=lambda line: out.print(line, markup=False))
 
 

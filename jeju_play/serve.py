@@ -49,6 +49,7 @@ class ServeConfig:
     port: int = 8790
     paused: bool = False
     state_dir: Path = field(default_factory=serve_dir)
+    drain_seconds: float = 0.0  # on SIGTERM, wait this long at most for the runs it started (in a Pod they die)
 
 
 def listen_of(root: Path, names: list[str]) -> str:
@@ -119,12 +120,16 @@ class Service:
         if config.paused:
             self.receiver.pause(operator(), "started with --paused")
         self.stopping = threading.Event()
+        self.draining = threading.Event()  # SIGTERM with drain_seconds: no new notification, the runs go on
 
     # -- endpoints (each returns status and a JSON body) ---------------------------------------------------------
     def webhook(self, token: str | None, body: bytes) -> tuple[int, dict[str, Any]]:
         allowed = {name for name, s in self.served.items() if token and hmac.compare_digest(token, s.webhook_token)}
         if not allowed:
             return HTTPStatus.UNAUTHORIZED, {"error": "a webhook needs the bearer token of a served environment"}
+        if self.draining.is_set():  # Alertmanager sends it again, to the serve that replaces this one
+            return HTTPStatus.SERVICE_UNAVAILABLE, {"error": "serve is stopping (draining its runs): notification "
+                                                             "not taken; Alertmanager sends it again"}
         try:
             notification = alerts.parse(body)
         except alerts.BadPayload as exc:
@@ -189,7 +194,23 @@ class Service:
         overview = self.receiver.overview()
         running = [r["run_id"] for r in overview["runs"] if r["ended"] is None]
         return HTTPStatus.OK, {"ok": True, "paused": bool(overview["paused"]), "running": running,
-                               "environments": list(self.served)}
+                               "draining": self.draining.is_set(), "environments": list(self.served)}
+
+    def running(self) -> list[str]:
+        return [r.run_id for r in list(self.receiver.state.runs.values()) if r.running]
+
+    def drain(self, seconds: float, then: Any) -> None:
+        """Take no new notification; call `then` once the runs started have ended, or after `seconds`."""
+        self.draining.set()
+        deadline = time.monotonic() + seconds
+        waiting = self.running()
+        if waiting:
+            self.say(f"draining: no new alerts; waiting up to {seconds:.0f} s for {', '.join(waiting)}")
+        while self.running() and time.monotonic() < deadline:
+            time.sleep(REAP_SECONDS)
+        left = self.running()
+        self.say("drained: every run ended" if not left else f"drain time over; still running: {', '.join(left)}")
+        then()
 
     def _log_answer(self, verb: str, run_id: str, gate: str | None, result: str) -> None:
         self.receiver.state.log({"time": now_iso(), "answer": verb, "run_id": run_id, "gate": gate,
@@ -285,7 +306,8 @@ def handler_for(service: Service) -> type[BaseHTTPRequestHandler]:
 
 
 def serve_forever(config: ServeConfig, say: Printer = print, ready: threading.Event | None = None) -> None:
-    """Run until SIGTERM / Ctrl-C; runs already started go on (their state is on disk)."""
+    """Run until SIGTERM / Ctrl-C; runs already started go on (their state is on disk). With drain_seconds, a
+    SIGTERM first waits for them (a Pod's processes all end with it), answering approvals but no new alerts."""
     import signal
 
     service = Service(config, say)
@@ -299,7 +321,10 @@ def serve_forever(config: ServeConfig, say: Printer = print, ready: threading.Ev
     reaper.start()
 
     def stop(_signum: int, _frame: Any) -> None:
-        threading.Thread(target=server.shutdown, daemon=True).start()
+        if config.drain_seconds > 0 and not service.draining.is_set():
+            threading.Thread(target=service.drain, args=(config.drain_seconds, server.shutdown), daemon=True).start()
+        elif not service.draining.is_set():
+            threading.Thread(target=server.shutdown, daemon=True).start()
 
     previous = signal.signal(signal.SIGTERM, stop)
     host, port = str(server.server_address[0]), int(server.server_address[1])
@@ -317,5 +342,5 @@ def serve_forever(config: ServeConfig, say: Printer = print, ready: threading.Ev
         service.stopping.set()
         server.server_close()
         signal.signal(signal.SIGTERM, previous)
-        running = [r.run_id for r in service.receiver.state.runs.values() if r.running]
+        running = service.running()
         say("serve stopped" + (f"; still running: {', '.join(running)}" if running else ""))

@@ -277,6 +277,29 @@ def test_a_denied_gate_stops_the_run_and_an_unanswered_one_escalates(project: Pa
         assert list((runs_dir / lonely_id / "gates").glob("*.pending.json")) == []
 
 
+def test_a_draining_serve_takes_no_alert_keeps_its_run_and_stops_when_it_ends(project: Path, runs_dir: Path,
+                                                                              tmp_path: Path) -> None:
+    """In a Pod the runs end with serve: with --drain, SIGTERM leaves serve answering (healthz says draining) but
+    refusing notifications (503: Alertmanager sends them to the next serve) until its run has ended."""
+    set_gate_timeout(project, "lab", 120)
+    with running_serve("lab", state=tmp_path / "serve", extra_args=("--drain", "60")) as serve:
+        _, answer = serve.request("POST", "/alertmanager", notification(alert()), WEBHOOK["lab"])
+        run_id = answer["decisions"][0]["run_id"]
+        wait(lambda: waiting_gate(runs_dir, run_id), "the run waiting at its gate")
+        serve.process.send_signal(signal.SIGTERM)
+        wait(lambda: serve.request("GET", "/healthz")[1].get("draining"), "serve draining")
+        status, body = serve.request("POST", "/alertmanager", notification(alert(fingerprint="beef")),
+                                     WEBHOOK["lab"])
+        assert status == 503 and "Alertmanager sends it again" in body["error"]
+        assert serve.process.poll() is None and serve.request("GET", "/healthz")[1]["running"] == [run_id]
+        denied = run_cli("deny", run_id, "--reason", "the node is being replaced")
+        assert denied.returncode == 0, denied.stdout + denied.stderr
+        assert serve.process.wait(timeout=30) == 0
+    assert summary_of(runs_dir, run_id)["exit_code"] == 4
+    said = serve.output()
+    assert f"draining: no new alerts; waiting up to 60 s for {run_id}" in said and "drained: every run ended" in said
+
+
 def test_approve_says_what_is_wrong(project: Path, runs_dir: Path) -> None:
     result = run_cli("approve", "no-such-run")
     assert result.returncode == 2 and "No run 'no-such-run'" in result.stderr and "Traceback" not in result.stderr

@@ -37,6 +37,9 @@ def test_the_kubernetes_deployment_serves_where_alertmanager_sends() -> None:
     url = alertmanager_target()
     assert url == f"http://{service['metadata']['name']}.{service['metadata']['namespace']}.svc:{port}/alertmanager"
     assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    # A Pod's runs end with it: serve drains them on SIGTERM, within the Pod's grace period.
+    pod = kinds["Deployment"]["spec"]["template"]["spec"]
+    assert 0 < float(options["--drain"][0]) < pod["terminationGracePeriodSeconds"]
 
 
 def test_the_systemd_unit_serves_real_environments_on_loopback() -> None:
