@@ -36,7 +36,7 @@ from jeju_play.record import operator
 
 DETECT_LIMIT_S = 120.0
 RUN_LIMIT_S = 600.0
-RESOLVE_LIMIT_S = 90.0
+RESOLVE_LIMIT_S = 180.0  # proposer-stuck's alert clears at the next output after recovery: 18-82 s, once over 90 s
 POLL_S = 0.2
 
 

@@ -22,11 +22,10 @@ from tests.support import JEJU_PLAY, LabHandle, run_cli, wait_until
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 
-# proposer-stuck via alerts recovers too, but its alert takes 18-82 s (once over 90 s) to resolve after the
-# recovery: `jeju-play drill proposer-stuck --via-alerts` rehearses it outside CI.
 @pytest.mark.parametrize(("incident", "fault"), [
     ("network-down", "l1-rpc-down"),
     ("batcher-failing", "batcher-unfunded"),
+    ("proposer-stuck", "proposer-unfunded"),
     ("rpc-degraded", "rpc-overload"),
 ])
 def test_an_alert_starts_one_run_that_recovers_once_approved(lab: LabHandle, incident: str, fault: str) -> None:
