@@ -46,7 +46,7 @@ class ServeConfig:
     root: Path
     environments: list[str]
     host: str = "127.0.0.1"
-    port: int = 8790
+    port: int = int(DEFAULT_LISTEN.rsplit(":", 1)[1])
     paused: bool = False
     state_dir: Path = field(default_factory=serve_dir)
     drain_seconds: float = 0.0  # on SIGTERM, wait this long at most for the runs it started (in a Pod they die)
@@ -320,10 +320,10 @@ def serve_forever(config: ServeConfig, say: Printer = print, ready: threading.Ev
     reaper = threading.Thread(target=service.reap_forever, name="reaper", daemon=True)
     reaper.start()
 
-    def stop(_signum: int, _frame: Any) -> None:
+    def stop(_signum: int, _frame: Any) -> None:  # with --drain, the first SIGTERM drains and a second one stops
         if config.drain_seconds > 0 and not service.draining.is_set():
             threading.Thread(target=service.drain, args=(config.drain_seconds, server.shutdown), daemon=True).start()
-        elif not service.draining.is_set():
+        else:
             threading.Thread(target=server.shutdown, daemon=True).start()
 
     previous = signal.signal(signal.SIGTERM, stop)

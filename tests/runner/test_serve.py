@@ -300,6 +300,20 @@ def test_a_draining_serve_takes_no_alert_keeps_its_run_and_stops_when_it_ends(pr
     assert f"draining: no new alerts; waiting up to 60 s for {run_id}" in said and "drained: every run ended" in said
 
 
+def test_a_second_sigterm_stops_a_draining_serve_at_once(project: Path, runs_dir: Path, tmp_path: Path) -> None:
+    set_gate_timeout(project, "lab", 120)
+    with running_serve("lab", state=tmp_path / "serve", extra_args=("--drain", "600")) as serve:
+        _, answer = serve.request("POST", "/alertmanager", notification(alert()), WEBHOOK["lab"])
+        run_id = answer["decisions"][0]["run_id"]
+        wait(lambda: waiting_gate(runs_dir, run_id), "the run waiting at its gate")
+        serve.process.send_signal(signal.SIGTERM)
+        wait(lambda: serve.request("GET", "/healthz")[1].get("draining"), "serve draining")
+        serve.process.send_signal(signal.SIGTERM)
+        assert serve.process.wait(timeout=20) == 0
+        assert f"serve stopped; still running: {run_id}" in serve.output()
+        run_cli("deny", run_id, "--reason", "test over")  # the run goes on in its own session: end it
+
+
 def test_approve_says_what_is_wrong(project: Path, runs_dir: Path) -> None:
     result = run_cli("approve", "no-such-run")
     assert result.returncode == 2 and "No run 'no-such-run'" in result.stderr and "Traceback" not in result.stderr
