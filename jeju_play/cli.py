@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import click
 import typer
@@ -170,14 +170,50 @@ def _show_runner_gates() -> None:
     out.print(steps)
 
 
+def _run_fleet(incident: str, given: list[str], *, check: bool, yes: bool, yes_i_mean: list[str],
+               passed: list[str], as_json: bool) -> NoReturn:
+    """Each environment's run at once (jeju_play.fleet), then one table; exits with the worst outcome."""
+    from dataclasses import asdict
+
+    from jeju_play import catalog, fleet
+
+    root = project_root()
+    name = catalog.load(root).get(incident).name
+    names = fleet.expand(root, given)
+    unknown = [n for n in yes_i_mean if n not in names]
+    if unknown:
+        raise BadInput(f"--yes-i-mean {', '.join(unknown)}: not among the environments of this run "
+                       f"({', '.join(names)}).")
+    say = err.print if as_json else out.print
+    say(f"{name} on {len(names)} environments at once: {', '.join(names)} (a record each)", markup=False)
+    runs = fleet.run_across({env: fleet.child_args(name, env, check=check, yes=yes, yes_i_mean=yes_i_mean,
+                                                   passed=passed) for env in names},
+                            lambda line: say(line, markup=False))
+    if as_json:
+        out.print_json(json.dumps([{**asdict(r), "outcome": r.outcome} for r in runs]))
+    else:
+        table = Table(title=f"{name}: {len(names)} environments", box=None, header_style="bold", pad_edge=False)
+        table.add_column("env", no_wrap=True, max_width=14, overflow="ellipsis")
+        table.add_column("outcome", no_wrap=True)
+        table.add_column("exit", no_wrap=True, justify="right")
+        table.add_column("what it said (record: runs show RUN_ID)", overflow="fold")
+        for r in runs:
+            said = r.message + (f" [run {r.summary['run_id']}]" if r.summary.get("run_id") else "")
+            table.add_row(r.environment, r.outcome, str(r.exit_code), Text(said))
+        out.print(table)
+    raise typer.Exit(fleet.exit_code(runs))
+
+
 @app.command("run", hidden=True)
 def run_incident(
     incident: Annotated[str, typer.Argument(help="Incident name or alias (see `jeju-play list`).")],
-    inventory: Annotated[str, typer.Option("-i", "--inventory", help="Environment name or inventory path.")],
+    inventory: Annotated[list[str], typer.Option("-i", "--inventory", help="Environment name or inventory path; "
+                                                 "repeat it, or name a group, to run on several at once.")],
     check: Annotated[bool, typer.Option("--check", help="Diagnose and show the plan; change nothing.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Pre-approve every gate.")] = False,
     yes_i_mean: Annotated[
-        str | None, typer.Option("--yes-i-mean", help="Pre-approve on a production environment: its name.")
+        list[str] | None, typer.Option("--yes-i-mean", help="Pre-approve on a production environment: its name "
+                                       "(repeat it for each, on several at once).")
     ] = None,
     extra: Annotated[list[str] | None, typer.Option("-e", "--extra-var", help="KEY=VALUE for the playbook.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON.")] = False,
@@ -188,20 +224,27 @@ def run_incident(
     alerts_file: Annotated[str | None, typer.Option("--alerts-file", hidden=True)] = None,  # serve: the alerts
     run_id: Annotated[str | None, typer.Option("--run-id", hidden=True)] = None,  # serve: the run id it recorded
 ) -> None:
-    """Run an incident's playbook against an environment."""
+    """Run an incident's playbook against an environment (or several at once)."""
+    from jeju_play import fleet, terminal
     from jeju_play import request as request_mod
-    from jeju_play import terminal
     from jeju_play.record import operator
     from jeju_play.run import execute
     from jeju_play.view import RunView
 
+    named = list(yes_i_mean or [])
+    if len(inventory) > 1 or fleet.group_members(project_root(), inventory[0]) is not None:
+        if alerts_file or run_id:
+            raise BadInput("A run started by serve is on one environment: give one -i.")
+        passed = [*(a for item in extra or [] for a in ("-e", item)), *(["-" + "v" * verbose] if verbose else []),
+                  *(["--unreviewed"] if unreviewed else [])]
+        _run_fleet(incident, inventory, check=check, yes=yes, yes_i_mean=named, passed=passed, as_json=as_json)
     view = RunView(console=err if as_json else out, quiet=as_json, verbosity=verbose)
     alerts = request_mod.read_alerts(alerts_file) if alerts_file else None
     approval = request_mod.Approval(
         operator=f"jeju-play serve ({operator()})" if alerts is not None else operator(), yes=yes,
-        yes_i_mean=yes_i_mean, ask=None if alerts is not None else terminal.ask_at(view, err),
-        confirm=terminal.confirm_at(err))
-    request = request_mod.build(project_root(), incident, inventory, approval, check=check,
+        yes_i_mean=next((n for n in named if n == inventory[0]), named[0] if named else None),
+        ask=None if alerts is not None else terminal.ask_at(view, err), confirm=terminal.confirm_at(err))
+    request = request_mod.build(project_root(), incident, inventory[0], approval, check=check,
                                 extra_vars=parse_extra_vars(extra or []), verbosity=verbose,
                                 origin="alert" if alerts is not None else "cli", run_id=run_id, alerts=alerts,
                                 unreviewed=unreviewed)

@@ -1,7 +1,8 @@
 """Generated command lines and `-e` values: never a traceback; bad input exits 2 with a message; nothing recorded.
 
-A command line that would really run a playbook stops at the runner's entry (jeju_play.run.execute is replaced by
-one that exits with REACHED): what is checked here is everything before it, which is where bad input must stop.
+A command line that would really run a playbook stops at the runner's entry (jeju_play.run.execute, and for several
+environments jeju_play.fleet.run_across, are replaced by one that exits with REACHED): what is checked here is
+everything before it, which is where bad input must stop.
 """
 
 from __future__ import annotations
@@ -41,13 +42,15 @@ argvs = st.lists(token, max_size=8)
 
 @pytest.fixture(scope="module")
 def cli(fixture_project: Path) -> Iterator[Path]:
+    import jeju_play.fleet
     import jeju_play.run
 
-    def execute(request: Any, view: Any) -> Any:
+    def execute(*_args: Any, **_kwargs: Any) -> Any:
         raise typer.Exit(REACHED)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(jeju_play.run, "execute", execute)
+        patch.setattr(jeju_play.fleet, "run_across", execute)  # several -i: each run would be a process of its own
         yield fixture_project / "runs"
 
 
