@@ -50,9 +50,13 @@ class FleetRun:
 
 def group_members(root: Path, name_or_path: str) -> list[str] | None:
     """The environments an inventory group lists, or None when name_or_path is no group."""
-    for folder in (root / "inventories" / name_or_path, Path(name_or_path).expanduser()):
+    for folder in (root / "inventories" / name_or_path, Path(name_or_path)):
         listed = folder / GROUP_FILE
-        if listed.is_file():
+        try:
+            is_group = listed.is_file()
+        except (OSError, ValueError):  # a name too long, a NUL byte: no group (resolve says it is unknown)
+            is_group = False
+        if is_group:
             try:
                 data = yamlio.load(listed.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, yamlio.YAMLError) as exc:

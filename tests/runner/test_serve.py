@@ -327,15 +327,18 @@ def test_approve_says_what_is_wrong(project: Path, runs_dir: Path) -> None:
 
 def test_serve_without_listen_listens_at_the_environments_address_and_they_must_agree(
         project: Path, runs_dir: Path, tmp_path: Path) -> None:
-    for environment, port in (("lab", 18791), ("prod", 18792)):
+    from jeju_lab.anvil import free_port
+
+    ports = sorted(free_port() for _ in range(2))
+    for environment, port in zip(("lab", "prod"), ports, strict=True):
         path = project / "inventories" / environment / "group_vars" / "all" / "vars.yml"
         path.write_text(path.read_text() + f"jeju_serve_listen: 127.0.0.1:{port}\n")
     result = run_cli("serve", "-i", "lab", "-i", "prod")
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
-    assert ("listen at different addresses (127.0.0.1:18791, 127.0.0.1:18792, their jeju_serve_listen): say where "
-            "with --listen HOST:PORT") in " ".join(result.stderr.split())
+    assert (f"listen at different addresses (127.0.0.1:{ports[0]}, 127.0.0.1:{ports[1]}, their jeju_serve_listen): "
+            "say where with --listen HOST:PORT") in " ".join(result.stderr.split())
     with running_serve("lab", state=tmp_path / "serve", listen=None) as handle:
-        assert handle.url == "http://127.0.0.1:18791" and handle.request("GET", "/healthz")[0] == 200
+        assert handle.url == f"http://127.0.0.1:{ports[0]}" and handle.request("GET", "/healthz")[0] == 200
 
 
 def test_a_run_killed_mid_way_does_not_take_serve_down_and_the_next_alert_starts_another(
@@ -349,7 +352,7 @@ def test_a_run_killed_mid_way_does_not_take_serve_down_and_the_next_alert_starts
     os.killpg(pid, signal.SIGKILL)
     died = wait(lambda: ended(serve, run_id), "serve noticing the run died")
     assert died["outcome"] == "died without a verdict" and died["exit_code"] is None
-    assert serve.request("GET", "/healthz") == (200, {"ok": True, "paused": False, "running": [],
+    assert serve.request("GET", "/healthz") == (200, {"ok": True, "paused": False, "running": [], "draining": False,
                                                       "environments": ["lab", "prod"]})
     assert f"ended  demo-ok on lab: run {run_id} died without a verdict" in serve.output()
     _, answer = serve.request("POST", "/alertmanager", notification(alert()), WEBHOOK["lab"])
