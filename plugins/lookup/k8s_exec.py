@@ -19,6 +19,8 @@ description:
     result carries C(msg) saying why. A cluster that cannot be reached, or bad arguments, fail the task.
 version_added: 0.9.0
 author: Jeju operations (@jeju-ops)
+extends_documentation_fragment:
+  - jeju.ops.k8s_connection
 options:
   _terms:
     description: The pod's name. An empty name runs nothing and returns C(skipped).
@@ -38,12 +40,6 @@ options:
     description: Seconds to wait for the command to finish before giving up with C(msg).
     type: int
     default: 30
-  kubeconfig:
-    description: The kubeconfig file, as for the kubernetes.core modules.
-    type: raw
-  context:
-    description: The kubeconfig context, as for the kubernetes.core modules.
-    type: str
 notes:
   - The other authentication options of the kubernetes.core modules (host, api_key, validate_certs, ...) are
     passed to the same client unchanged.

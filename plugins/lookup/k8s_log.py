@@ -16,6 +16,8 @@ description:
     carries C(msg) saying why. A cluster that cannot be reached, or bad arguments, fail the task.
 version_added: 0.9.0
 author: Jeju operations (@jeju-ops)
+extends_documentation_fragment:
+  - jeju.ops.k8s_connection
 options:
   _terms:
     description: The pod's name. An empty name reads nothing and returns C(skipped).
@@ -39,12 +41,6 @@ options:
     description: The log of the previous (terminated) instance of the container.
     type: bool
     default: false
-  kubeconfig:
-    description: The kubeconfig file, as for the kubernetes.core modules.
-    type: raw
-  context:
-    description: The kubeconfig context, as for the kubernetes.core modules.
-    type: str
 notes:
   - The other authentication options of the kubernetes.core modules (host, api_key, validate_certs, ...) are
     passed to the same client unchanged.

@@ -17,6 +17,8 @@ description:
     task naming the kind.
 version_added: 1.2.0
 author: Jeju operations (@jeju-ops)
+extends_documentation_fragment:
+  - jeju.ops.k8s_connection
 options:
   _terms:
     description:
@@ -26,12 +28,6 @@ options:
     required: true
   namespace:
     description: The namespace to list in.
-    type: str
-  kubeconfig:
-    description: The kubeconfig file, as for the kubernetes.core modules.
-    type: raw
-  context:
-    description: The kubeconfig context, as for the kubernetes.core modules.
     type: str
   retries:
     description: Times a list is asked again at most after a passing fault (0 asks once).
