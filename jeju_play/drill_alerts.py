@@ -60,6 +60,9 @@ def _free_or_say(address: str) -> None:
 
     host, _, port = address.rpartition(":")
     with socket.socket() as probe:
+        # As serve's own server binds (allow_reuse_address): the last drill's connections in TIME_WAIT do not count,
+        # a socket listening there does.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, int(port)))
         except OSError as exc:

@@ -284,6 +284,7 @@ class Receiver:
     def _note(self, run: ServedRun, what: str, alerts: list[Alert]) -> None:
         run.fingerprints += [a.fingerprint for a in alerts if a.fingerprint not in run.fingerprints]
         run.unflushed.append({"time": now_iso(), "event": what, "alerts": [a.brief() for a in alerts]})
+        self._flush()  # at once when the run's folder exists: a serve stopped right after loses no note
 
     # -- runs ----------------------------------------------------------------------------------------------------
     def reap(self) -> tuple[list[ServedRun], list[Decision]]:

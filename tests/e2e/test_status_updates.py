@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from jeju_lab.recovery import rpc_serving
-from tests.support import LabHandle, run_cli, running_serve, wait_until
+from tests.support import LabHandle, lab_secrets, run_cli, running_serve, secrets_in, wait_until
 
-from .test_comms import captured, reset_double, secrets_of, step
+from .test_comms import captured, reset_double, step
 
 
 def open_rpc_down_incident(lab: LabHandle) -> str:
@@ -124,5 +124,5 @@ def test_an_open_incident_gets_its_update_by_hand_and_from_serve_when_due(lab: L
     refused = run_cli("incidents", "update", incident_id)
     assert refused.returncode == 2 and "gets no more updates" in refused.stderr, refused.stdout + refused.stderr
     assert "Traceback" not in refused.stderr
-    leaked = [s for s in secrets_of(lab) if s in posted.stdout + posted.stderr + serve.output()]
-    assert leaked == []
+    assert secrets_in(lab_secrets(lab), texts={"the terminal": posted.stdout + posted.stderr,
+                                                "serve's output": serve.output()}) == []
