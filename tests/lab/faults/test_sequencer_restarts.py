@@ -62,6 +62,11 @@ def test_a_failing_liveness_probe_kills_op_node_then_a_longer_timeout_stops_it(h
 
 def test_a_flapping_l1_rpc_restarts_op_node_then_the_backup_stops_it(healthy_lab: LabHandle) -> None:
     lab = healthy_lab
+    # The fault flaps the primary L1: op-node must point there (an earlier test on this shared lab may have left it
+    # on the backup; setting the same value changes nothing).
+    primary = endpoints(lab)["l1_rpc_urls"][0]
+    kubectl(lab, "set", "env", "deployment/op-node", f"OP_NODE_L1_ETH_RPC={primary}")
+    kubectl(lab, "rollout", "status", "deployment/op-node", "--timeout=30s")
     terminated = restarting(lab, "l1-rpc-flapping")
     assert terminated["exitCode"] == 1
     assert "failed to get L1 chain ID" in logs(lab, "op-node")
