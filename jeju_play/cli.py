@@ -235,6 +235,7 @@ def run_incident(
     if len(inventory) > 1 or fleet.group_members(project_root(), inventory[0]) is not None:
         if alerts_file or run_id:
             raise BadInput("A run started by serve is on one environment: give one -i.")
+        parse_extra_vars(extra or [])  # bad -e values stop here, before any environment's run
         passed = [*(a for item in extra or [] for a in ("-e", item)), *(["-" + "v" * verbose] if verbose else []),
                   *(["--unreviewed"] if unreviewed else [])]
         _run_fleet(incident, inventory, check=check, yes=yes, yes_i_mean=named, passed=passed, as_json=as_json)

@@ -60,7 +60,9 @@ def test_bad_input_on_any_environment_runs_nothing(project: Path, runs_dir: Path
     (group / "environments.yml").write_text("environments: lab\n")
     broken = run_cli("demo-ok", "-i", "broken", "--yes")
     assert broken.returncode == 2 and "expected `environments:` with a list" in broken.stderr, broken.stderr
-    for result in (unknown, elsewhere, broken):
+    bad_extra = run_cli("demo-ok", "-i", "lab", "-i", "prod", "--yes", "-e", "k=[1")
+    assert bad_extra.returncode == 2 and "-e k" in bad_extra.stderr, bad_extra.stderr
+    for result in (unknown, elsewhere, broken, bad_extra):
         assert "Traceback" not in result.stderr
     assert recorded_runs(runs_dir) == []
 
