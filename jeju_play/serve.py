@@ -52,6 +52,11 @@ class ServeConfig:
     drain_seconds: float = 0.0  # on SIGTERM, wait this long at most for the runs it started (in a Pod they die)
 
 
+def _running(overview: dict[str, Any]) -> list[str]:
+    """The ids of the runs still going, from the receiver's overview (read under its lock)."""
+    return [r["run_id"] for r in overview["runs"] if r["ended"] is None]
+
+
 def listen_of(root: Path, names: list[str]) -> str:
     """Where serve listens when no --listen is given: the environments' jeju_serve_listen (the lab writes its own
     into lab.yml, where its Alertmanager sends); environments that do not agree need --listen."""
@@ -192,12 +197,11 @@ class Service:
 
     def health(self) -> tuple[int, dict[str, Any]]:
         overview = self.receiver.overview()
-        running = [r["run_id"] for r in overview["runs"] if r["ended"] is None]
-        return HTTPStatus.OK, {"ok": True, "paused": bool(overview["paused"]), "running": running,
+        return HTTPStatus.OK, {"ok": True, "paused": bool(overview["paused"]), "running": _running(overview),
                                "draining": self.draining.is_set(), "environments": list(self.served)}
 
     def running(self) -> list[str]:
-        return [r.run_id for r in list(self.receiver.state.runs.values()) if r.running]
+        return _running(self.receiver.overview())
 
     def drain(self, seconds: float, then: Any) -> None:
         """Take no new notification; call `then` once the runs started have ended, or after `seconds`."""

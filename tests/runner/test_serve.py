@@ -277,17 +277,23 @@ def test_a_denied_gate_stops_the_run_and_an_unanswered_one_escalates(project: Pa
         assert list((runs_dir / lonely_id / "gates").glob("*.pending.json")) == []
 
 
+def drain_with_a_run_at_its_gate(serve: ServeHandle, runs_dir: Path) -> str:
+    """An alert starts a run; once it waits at its gate, SIGTERM: serve drains. Returns the run's id."""
+    _, answer = serve.request("POST", "/alertmanager", notification(alert()), WEBHOOK["lab"])
+    run_id = str(answer["decisions"][0]["run_id"])
+    wait(lambda: waiting_gate(runs_dir, run_id), "the run waiting at its gate")
+    serve.process.send_signal(signal.SIGTERM)
+    wait(lambda: serve.request("GET", "/healthz")[1].get("draining"), "serve draining")
+    return run_id
+
+
 def test_a_draining_serve_takes_no_alert_keeps_its_run_and_stops_when_it_ends(project: Path, runs_dir: Path,
                                                                               tmp_path: Path) -> None:
     """In a Pod the runs end with serve: with --drain, SIGTERM leaves serve answering (healthz says draining) but
     refusing notifications (503: Alertmanager sends them to the next serve) until its run has ended."""
     set_gate_timeout(project, "lab", 120)
     with running_serve("lab", state=tmp_path / "serve", extra_args=("--drain", "60")) as serve:
-        _, answer = serve.request("POST", "/alertmanager", notification(alert()), WEBHOOK["lab"])
-        run_id = answer["decisions"][0]["run_id"]
-        wait(lambda: waiting_gate(runs_dir, run_id), "the run waiting at its gate")
-        serve.process.send_signal(signal.SIGTERM)
-        wait(lambda: serve.request("GET", "/healthz")[1].get("draining"), "serve draining")
+        run_id = drain_with_a_run_at_its_gate(serve, runs_dir)
         status, body = serve.request("POST", "/alertmanager", notification(alert(fingerprint="beef")),
                                      WEBHOOK["lab"])
         assert status == 503 and "Alertmanager sends it again" in body["error"]
@@ -303,11 +309,7 @@ def test_a_draining_serve_takes_no_alert_keeps_its_run_and_stops_when_it_ends(pr
 def test_a_second_sigterm_stops_a_draining_serve_at_once(project: Path, runs_dir: Path, tmp_path: Path) -> None:
     set_gate_timeout(project, "lab", 120)
     with running_serve("lab", state=tmp_path / "serve", extra_args=("--drain", "600")) as serve:
-        _, answer = serve.request("POST", "/alertmanager", notification(alert()), WEBHOOK["lab"])
-        run_id = answer["decisions"][0]["run_id"]
-        wait(lambda: waiting_gate(runs_dir, run_id), "the run waiting at its gate")
-        serve.process.send_signal(signal.SIGTERM)
-        wait(lambda: serve.request("GET", "/healthz")[1].get("draining"), "serve draining")
+        run_id = drain_with_a_run_at_its_gate(serve, runs_dir)
         serve.process.send_signal(signal.SIGTERM)
         assert serve.process.wait(timeout=20) == 0
         assert f"serve stopped; still running: {run_id}" in serve.output()
