@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import click
 import typer
@@ -22,6 +22,7 @@ from jeju_play import catalog as catalog_mod
 from jeju_play import record
 from jeju_play.cli_audit import audit_app
 from jeju_play.cli_drift import drift as drift_command
+from jeju_play.cli_fleet import run_fleet
 from jeju_play.cli_freeze import freeze_app
 from jeju_play.cli_incidents import incidents_app
 from jeju_play.cli_incidents import report as report_command
@@ -170,40 +171,6 @@ def _show_runner_gates() -> None:
     out.print(steps)
 
 
-def _run_fleet(incident: str, given: list[str], *, check: bool, yes: bool, yes_i_mean: list[str],
-               passed: list[str], as_json: bool) -> NoReturn:
-    """Each environment's run at once (jeju_play.fleet), then one table; exits with the worst outcome."""
-    from dataclasses import asdict
-
-    from jeju_play import catalog, fleet
-
-    root = project_root()
-    name = catalog.load(root).get(incident).name
-    names = fleet.expand(root, given)
-    unknown = [n for n in yes_i_mean if n not in names]
-    if unknown:
-        raise BadInput(f"--yes-i-mean {', '.join(unknown)}: not among the environments of this run "
-                       f"({', '.join(names)}).")
-    say = err.print if as_json else out.print
-    say(f"{name} on {len(names)} environments at once: {', '.join(names)} (a record each)", markup=False)
-    runs = fleet.run_across({env: fleet.child_args(name, env, check=check, yes=yes, yes_i_mean=yes_i_mean,
-                                                   passed=passed) for env in names},
-                            lambda line: say(line, markup=False))
-    if as_json:
-        out.print_json(json.dumps([{**asdict(r), "outcome": r.outcome} for r in runs]))
-    else:
-        table = Table(title=f"{name}: {len(names)} environments", box=None, header_style="bold", pad_edge=False)
-        table.add_column("env", no_wrap=True, max_width=14, overflow="ellipsis")
-        table.add_column("outcome", no_wrap=True)
-        table.add_column("exit", no_wrap=True, justify="right")
-        table.add_column("what it said (record: runs show RUN_ID)", overflow="fold")
-        for r in runs:
-            said = r.message + (f" [run {r.summary['run_id']}]" if r.summary.get("run_id") else "")
-            table.add_row(r.environment, r.outcome, str(r.exit_code), Text(said))
-        out.print(table)
-    raise typer.Exit(fleet.exit_code(runs))
-
-
 @app.command("run", hidden=True)
 def run_incident(
     incident: Annotated[str, typer.Argument(help="Incident name or alias (see `jeju-play list`).")],
@@ -238,7 +205,7 @@ def run_incident(
         parse_extra_vars(extra or [])  # bad -e values stop here, before any environment's run
         passed = [*(a for item in extra or [] for a in ("-e", item)), *(["-" + "v" * verbose] if verbose else []),
                   *(["--unreviewed"] if unreviewed else [])]
-        _run_fleet(incident, inventory, check=check, yes=yes, yes_i_mean=named, passed=passed, as_json=as_json)
+        run_fleet(incident, inventory, check=check, yes=yes, yes_i_mean=named, passed=passed, as_json=as_json)
     view = RunView(console=err if as_json else out, quiet=as_json, verbosity=verbose)
     alerts = request_mod.read_alerts(alerts_file) if alerts_file else None
     approval = request_mod.Approval(
