@@ -36,7 +36,7 @@ from jeju_play.record import operator
 
 DETECT_LIMIT_S = 120.0
 RUN_LIMIT_S = 600.0
-RESOLVE_LIMIT_S = 180.0  # proposer-stuck's alert clears at the next output after recovery: 18-82 s, once over 90 s
+RESOLVE_LIMIT_S = 300.0  # proposer-stuck's alert clears once the proposer has caught up: 1-3 minutes
 POLL_S = 0.2
 
 
@@ -202,7 +202,8 @@ def _drill(lab: Any, serve: ServeProcess, incident: catalog_mod.Incident, fault:
             approved.append(str(gate.get("approval")))
             say(f"  approved {gate.get('approval')}: {' '.join(str(gate.get('description')).split())}")
         if time.monotonic() - run_started > RUN_LIMIT_S:
-            raise LabError(f"Drill via alerts: run {run_id} did not end within {RUN_LIMIT_S:.0f} s.")
+            raise LabError(f"Drill via alerts: run {run_id} did not end within {RUN_LIMIT_S:.0f} s; "
+                           f"{_last_task(run_id)}.")
         time.sleep(POLL_S)
     timings["run"] = time.monotonic() - run_started
     summary = json.loads((runs_dir() / run_id / "summary.json").read_text(encoding="utf-8"))
@@ -245,6 +246,17 @@ def _resolved_received(state: Path, names: tuple[str, ...]) -> bool:
     lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
     return any(a.get("alertname") in names and a.get("status") == "resolved"
                for line in lines for a in json.loads(line).get("alerts", []))
+
+
+def _last_task(run_id: str) -> str:
+    """Where a run is: its record's newest task, for a drill that gives up on it."""
+    events = runs_dir() / run_id / "events.jsonl"
+    lines = events.read_text(encoding="utf-8").splitlines() if events.exists() else []
+    tasks = [event for event in map(json.loads, lines) if event.get("task")]
+    if not tasks:
+        return "its record has no task yet"
+    last = tasks[-1]
+    return f"its newest task: {last.get('play')} / {last['task']} ({last.get('event')} at {last.get('time')})"
 
 
 def _waiting(run_id: str) -> list[dict[str, Any]]:

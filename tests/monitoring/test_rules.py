@@ -150,3 +150,33 @@ def test_every_alert_reaches_serve_and_p0_p1_page_the_on_call(severity: str, rec
                "alertname=JejuSomething", f"severity={severity}", "environment=mainnet")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == receivers
+
+
+def test_the_lab_s_output_alert_keeps_firing_while_the_proposer_catches_up(tmp_path: Path) -> None:
+    """The lab's proposer catching up after a stall: the newest output's age dips under the lab's 90 s, climbs
+    back over it, dips again, then comes down for good. With the lab's keep_firing_for (30 s) the alert fires
+    through the dips (no resolve and re-fire: the resolved notification would miss its run) and resolves once
+    the age has stayed under 90 s for 30 s."""
+    rules = tmp_path / "lab-alerts.yml"
+    rules.write_text(render_rules(ROOT, "local"))
+    assert rule_alerts(rules.read_text())["JejuNoOutputProposed"]["keep_firing_for"] == "30s"
+    # One sample each 2 s of the newest output's L2 block time: none until 120 s (the age climbs to 118 s), an
+    # output of 35 s (ages 85, 87, 89, 91), one of 40 s (88, 90, 92, 94), then one of 120 s (16 s and on).
+    values = " ".join(["0"] * 60 + ["35"] * 4 + ["40"] * 4 + ["120"] * 30)
+    firing = 'ALERTS{alertname="JejuNoOutputProposed", alertstate="firing"}'
+    tests = tmp_path / "catch_up_test.yml"
+    tests.write_text(yaml.safe_dump({
+        "rule_files": [str(rules)], "evaluation_interval": "2s",
+        "tests": [{
+            "interval": "2s", "external_labels": {"environment": "local"},
+            "input_series": [{"series": 'op_proposer_default_refs_time{layer="l2",type="proposed"}',
+                              "values": values}],
+            "promql_expr_test": [
+                {"expr": f"count({firing}) or vector(0)", "eval_time": at, "exp_samples": [{"labels": "{}",
+                                                                                            "value": count}]}
+                for at, count in [("90s", 0), ("100s", 1), ("122s", 1), ("130s", 1), ("150s", 1), ("170s", 0)]
+            ],
+        }],
+    }))
+    done = run(tool(PROMTOOL), "test", "rules", str(tests))
+    assert done.returncode == 0, done.stdout + done.stderr

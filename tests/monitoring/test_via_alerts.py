@@ -22,16 +22,17 @@ from tests.support import JEJU_PLAY, LabHandle, run_cli, wait_until
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 
-# proposer-stuck via alerts recovers too (alone: 188 s), but not reliably here: while the proposer catches up after
-# the recovery its JejuNoOutputProposed resolves and fires again seconds later (seen at 16:13:13 and 16:13:18 on
-# 2026-12-03), so the resolved notification may miss its run and the re-fired alert reaches the next test's serve.
-# `jeju-play drill proposer-stuck --via-alerts` rehearses it outside CI.
 @pytest.mark.parametrize(("incident", "fault"), [
     ("network-down", "l1-rpc-down"),
     ("batcher-failing", "batcher-unfunded"),
     ("rpc-degraded", "rpc-overload"),
-])
+])  # proposer-stuck's, the longest, is in test_via_alerts_proposer.py: another worker runs it beside these
+@pytest.mark.timeout(960)  # the drill's own limits (quiet 300 s, detect 120 s, run 600 s) speak first
 def test_an_alert_starts_one_run_that_recovers_once_approved(lab: LabHandle, incident: str, fault: str) -> None:
+    one_run_recovers_via_alerts(lab, incident, fault)
+
+
+def one_run_recovers_via_alerts(lab: LabHandle, incident: str, fault: str) -> None:
     report = run_via_alerts(lab.project, incident, fault, Console(stderr=True), quiet=True, fresh=False)
     assert (report.exit_code, report.recovered, report.problems) == (0, True, []), report
     assert report.facts["runs_started"] == 1 and report.facts["gates_approved"], report.facts
