@@ -27,6 +27,7 @@ UP_TIMEOUT_SECONDS = 45.0
 class Lab:
     dir: Path
     inventory_file: Path
+    environment: str = "local"  # the inventory the lab writes lab.yml into (local-K in a fleet: jeju_lab.fleet)
 
     @classmethod
     def default(cls) -> Lab:
@@ -57,7 +58,7 @@ class Lab:
         try:
             process = subprocess.Popen(
                 [sys.executable, "-m", "jeju_lab.supervisor", "--dir", str(self.dir),
-                 "--inventory-file", str(self.inventory_file)],
+                 "--inventory-file", str(self.inventory_file), "--environment", self.environment],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
                 cwd=str(project_root()),
             )

@@ -151,6 +151,7 @@ class LabMonitoring:
 
     lab: Path
     root: Path = field(default_factory=project_root)
+    environment: str = LAB_INVENTORY  # the inventory whose values the lab's rules and configs take (local-K too)
     servers: dict[str, Server] = field(default_factory=dict)
     problem: str = ""  # why monitoring is not running (not installed)
 
@@ -173,7 +174,7 @@ class LabMonitoring:
         return kept.read_text().strip()
 
     def values(self) -> dict[str, Any]:
-        return inventory_values(self.root, LAB_INVENTORY)
+        return inventory_values(self.root, self.environment)
 
     def start(self, targets: list[Target]) -> LabMonitoring:
         """Write the configs and start both servers (not waiting for them: `wait_ready`)."""
@@ -187,7 +188,7 @@ class LabMonitoring:
         # restart, as Prometheus writes no stale markers on shutdown) would hold alerts off, and its Alertmanager's
         # notification log would keep a re-fired alert from being sent.
         shutil.rmtree(self.folder / "data", ignore_errors=True)
-        (self.folder / "alerts.yml").write_text(render_rules(self.root, LAB_INVENTORY))
+        (self.folder / "alerts.yml").write_text(render_rules(self.root, self.environment))
         if not self.token_file.exists():
             self.token_file.write_text(secrets.token_urlsafe(24))
             self.token_file.chmod(0o600)

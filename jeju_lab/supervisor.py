@@ -187,7 +187,7 @@ async def serve(args: argparse.Namespace) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     world: LabWorld | None = None
-    monitoring = LabMonitoring(lab)
+    monitoring = LabMonitoring(lab, environment=args.environment)
     cluster_metrics: ClusterMetrics | None = None
     comms = CommsDouble()  # Slack, Discord, PagerDuty and Statuspage for the notification modules
     phases: dict[str, float] = {"start": time.monotonic()}
@@ -238,6 +238,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dir", required=True, help="the lab folder (.lab): pids, logs, kubeconfig, state")
     parser.add_argument("--inventory-file", required=True, help="where to write inventories/local/.../lab.yml")
+    parser.add_argument("--environment", default="local",
+                        help="the inventory this lab is (local; local-K in a fleet): its rules' values and label")
     args = parser.parse_args()
     Path(args.dir).mkdir(parents=True, exist_ok=True)
     asyncio.run(serve(args))

@@ -24,8 +24,13 @@ def _lab() -> Lab:
 
 
 @lab_app.command()
-def up() -> None:
+def up(count: Annotated[int | None, typer.Option(
+        "--count", help="Start N more Jejus beside the lab (local-1 ... local-N, the group lab-fleet).",
+        show_default=False)] = None) -> None:
     """Start the lab in the background (or say that it runs) and print its endpoints."""
+    if count is not None:
+        _fleet_up(count)
+        return
     lab = _lab()
     state, started = lab.up()
     out.print("Lab started." if started else "The lab is already running; nothing changed.")
@@ -35,13 +40,33 @@ def up() -> None:
     out.print(f"  {'inventory':<18} {state.get('inventory_file')}  (use -i local)")
 
 
+def _fleet_up(count: int) -> None:
+    from jeju_lab import fleet
+
+    table = Table(title=f"The lab's fleet: {count} Jejus (-i {fleet.GROUP} runs on all)")
+    for column in ("environment", "state", "L2 RPC", "kube API"):
+        table.add_column(column)
+    for member, state, started in fleet.up(count):
+        endpoints = state.get("endpoints", {})
+        table.add_row(member.name, "started" if started else "running", str(endpoints.get("l2_rpc_urls", ["?"])[0]),
+                      str(endpoints.get("kube_api", "?")))
+    out.print(table)
+
+
 @lab_app.command()
 def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Each component of the lab and its health."""
+    from jeju_lab import fleet
+
     data = _lab().status()
+    members = {m.name: m.lab.running() for m in fleet.members_started()}
+    if members:
+        data["fleet"] = members
     if as_json:
         out.print_json(json.dumps(data))
         return
+    if members:
+        out.print("Fleet: " + ", ".join(f"{name} {'running' if up else 'stopped'}" for name, up in members.items()))
     if not data["running"]:
         out.print(f"The lab is not running (last status: {data['status']}). `jeju-play lab up` starts it.")
         raise typer.Exit(1)
@@ -84,5 +109,12 @@ def heal(fault: Annotated[str | None, typer.Argument(help="A fault; all active o
 @lab_app.command()
 def down() -> None:
     """Stop every process the lab started, by pid."""
+    from jeju_lab import fleet
+
     stopped = _lab().down()
+    members = fleet.members_started()
+    fleet.down()
     out.print(f"Lab stopped ({len(stopped)} processes)." if stopped else "The lab was not running.")
+    if members:
+        out.print(f"Fleet stopped: {len(members)} Jejus ({', '.join(m.name for m in members)}); their "
+                  "inventories removed.")

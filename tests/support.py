@@ -86,6 +86,17 @@ def make_lab_project(base: Path) -> Path:
     return base
 
 
+def fleet_steady(project: Path, names: list[str], limit: float = 120.0) -> None:
+    """Each member of a lab project's fleet (`lab up --count N`) has batched and proposed, as the `lab` fixture
+    waits for the session lab: a daily check of a Jeju that has proposed nothing yet fails by design."""
+    from jeju_lab.recovery import wait_until_steady
+
+    for name in names:
+        member = Lab(project / ".lab" / "fleet" / name,
+                     project / "inventories" / name / "group_vars" / "all" / "lab.yml", environment=name)
+        assert wait_until_steady(member, limit), f"{name} proposed no output within {limit:.0f} s"
+
+
 def lab_env(project: Path) -> dict[str, str]:
     return {"JEJU_PLAY_HOME": str(project), "JEJU_PLAY_LAB_DIR": str(project / ".lab"),
             "JEJU_PLAY_RUNS": str(project / "runs")}
