@@ -56,6 +56,7 @@ def test_two_jejus_start_run_daily_checks_in_one_run_and_stop(fleet_project: tup
 
     pids = [pid for name in MEMBERS for pid in pids_of(project, name)]
     down = run_cli("lab", "down", env_extra=env, timeout=120)
-    assert down.returncode == 0 and "Fleet stopped: 2 Jejus (local-1, local-2)" in down.stdout, down.stdout + down.stderr
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert "Fleet stopped: 2 Jejus (local-1, local-2)" in down.stdout, down.stdout
     assert [pid for pid in pids if pid_alive(pid)] == []
     assert not any((project / "inventories" / name).exists() for name in (*MEMBERS, "lab-fleet"))
