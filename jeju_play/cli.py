@@ -190,6 +190,8 @@ def run_incident(
                                              )] = False,
     alerts_file: Annotated[str | None, typer.Option("--alerts-file", hidden=True)] = None,  # serve: the alerts
     run_id: Annotated[str | None, typer.Option("--run-id", hidden=True)] = None,  # serve: the run id it recorded
+    forks: Annotated[int | None, typer.Option("--forks", help="On several environments: how many runs at once "
+                                              "(default: 5, as Ansible's forks).", show_default=False)] = None,
 ) -> None:
     """Run an incident's playbook against an environment (or several at once)."""
     from jeju_play import fleet, terminal
@@ -205,7 +207,8 @@ def run_incident(
         parse_extra_vars(extra or [])  # bad -e values stop here, before any environment's run
         passed = [*(a for item in extra or [] for a in ("-e", item)), *(["-" + "v" * verbose] if verbose else []),
                   *(["--unreviewed"] if unreviewed else [])]
-        run_fleet(incident, inventory, check=check, yes=yes, yes_i_mean=named, passed=passed, as_json=as_json)
+        run_fleet(incident, inventory, check=check, yes=yes, yes_i_mean=named, passed=passed, as_json=as_json,
+                  forks=fleet.FORKS if forks is None else forks)
     view = RunView(console=err if as_json else out, quiet=as_json, verbosity=verbose)
     alerts = request_mod.read_alerts(alerts_file) if alerts_file else None
     approval = request_mod.Approval(

@@ -18,7 +18,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def run_fleet(incident: str, given: list[str], *, check: bool, yes: bool, yes_i_mean: list[str],
-               passed: list[str], as_json: bool) -> NoReturn:
+               passed: list[str], as_json: bool, forks: int) -> NoReturn:
     """Each environment's run at once (jeju_play.fleet), then one table; exits with the worst outcome."""
     from dataclasses import asdict
 
@@ -32,10 +32,13 @@ def run_fleet(incident: str, given: list[str], *, check: bool, yes: bool, yes_i_
         raise BadInput(f"--yes-i-mean {', '.join(unknown)}: not among the environments of this run "
                        f"({', '.join(names)}).")
     say = err.print if as_json else out.print
-    say(f"{name} on {len(names)} environments at once: {', '.join(names)} (a record each)", markup=False)
+    if forks < 1:
+        raise BadInput(f"--forks {forks}: give 1 or more (how many environments' runs at once).")
+    at_once = "at once" if forks >= len(names) else f"{forks} at a time"
+    say(f"{name} on {len(names)} environments {at_once}: {', '.join(names)} (a record each)", markup=False)
     runs = fleet.run_across({env: fleet.child_args(name, env, check=check, yes=yes, yes_i_mean=yes_i_mean,
                                                    passed=passed) for env in names},
-                            lambda line: say(line, markup=False))
+                            lambda line: say(line, markup=False), forks=forks)
     if as_json:
         out.print_json(json.dumps([{**asdict(r), "outcome": r.outcome} for r in runs]))
     else:

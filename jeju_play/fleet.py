@@ -93,10 +93,23 @@ def child_args(incident: str, environment: str, *, check: bool, yes: bool, yes_i
     return args
 
 
-def run_across(environment_args: dict[str, list[str]], say: Callable[[str], None]) -> list[FleetRun]:
-    """Every environment's run at once; `say` hears of each as it ends. Returns them in the order given."""
+FORKS = 5  # runs at once at most, as Ansible's default forks: each run is an ansible-playbook of its own
+
+
+def run_across(environment_args: dict[str, list[str]], say: Callable[[str], None],
+               forks: int = FORKS) -> list[FleetRun]:
+    """Every environment's run, `forks` at a time (the next starts as one ends); `say` hears of each as it ends.
+    Returns them in the order given."""
+    if forks < 1:
+        raise BadInput(f"--forks {forks}: give 1 or more (how many environments' runs at once).")
     runs = {name: FleetRun(name) for name in environment_args}
-    threads = [threading.Thread(target=_run_one, args=(runs[name], args, say), name=f"fleet-{name}")
+    slots = threading.BoundedSemaphore(forks)
+
+    def one(run: FleetRun, args: list[str]) -> None:
+        with slots:
+            _run_one(run, args, say)
+
+    threads = [threading.Thread(target=one, args=(runs[name], args), name=f"fleet-{name}")
                for name, args in environment_args.items()]
     for thread in threads:
         thread.start()

@@ -49,6 +49,15 @@ def test_a_group_runs_its_environments_and_one_refused_does_not_stop_the_other(p
     assert {env: s["outcome"] for env, s in summaries(runs_dir).items()} == {"lab": "verified"}
 
 
+def test_forks_bounds_how_many_run_at_once(project: Path, runs_dir: Path) -> None:
+    commit_project(project)
+    done = run_cli("demo-ok", "-i", "lab", "-i", "prod", "--yes", "--yes-i-mean", "prod", "--forks", "1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "demo-ok on 2 environments 1 at a time: lab, prod (a record each)" in done.stdout.splitlines()[0]
+    first, second = sorted(summaries(runs_dir).values(), key=lambda s: s["started"])
+    assert first["ended"] <= second["started"], (first, second)  # one after the other
+
+
 def test_bad_input_on_any_environment_runs_nothing(project: Path, runs_dir: Path) -> None:
     unknown = run_cli("demo-ok", "-i", "lab", "-i", "nosuch", "--yes")
     assert unknown.returncode == 2 and "Unknown environment 'nosuch'" in unknown.stderr, unknown.stderr
@@ -62,7 +71,9 @@ def test_bad_input_on_any_environment_runs_nothing(project: Path, runs_dir: Path
     assert broken.returncode == 2 and "expected `environments:` with a list" in broken.stderr, broken.stderr
     bad_extra = run_cli("demo-ok", "-i", "lab", "-i", "prod", "--yes", "-e", "k=[1")
     assert bad_extra.returncode == 2 and "-e k" in bad_extra.stderr, bad_extra.stderr
-    for result in (unknown, elsewhere, broken, bad_extra):
+    no_forks = run_cli("demo-ok", "-i", "lab", "-i", "prod", "--yes", "--forks", "0")
+    assert no_forks.returncode == 2 and "--forks 0: give 1 or more" in no_forks.stderr, no_forks.stderr
+    for result in (unknown, elsewhere, broken, bad_extra, no_forks):
         assert "Traceback" not in result.stderr
     assert recorded_runs(runs_dir) == []
 
