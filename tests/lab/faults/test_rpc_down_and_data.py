@@ -71,8 +71,10 @@ def test_reth_s_full_log_volume_stops_it_serving_then_deleting_old_logs_serves(h
     lab = healthy_lab
     lab.lab.break_fault("reth-disk-full")
     eventually(lambda: ready_pods(lab, "reth"), lambda ready: not ready, "reth not Ready")
-    # running: kubectl exec still works (a pod an earlier test replaced may still be terminating beside it)
-    assert [p.status.phase for p in pods(lab, "reth") if not p.metadata.deletion_timestamp] == ["Running"]
+    # running: kubectl exec still works (a pod an earlier test replaced may still be terminating beside it, or
+    # its replacement Pending for a moment: seen once in CI on a loaded machine)
+    eventually(lambda: [p.status.phase for p in pods(lab, "reth") if not p.metadata.deletion_timestamp],
+               lambda phases: phases == ["Running"], "one reth pod Running")
     eventually(lambda: logs(lab, "reth"), lambda text: "No space left on device" in text, "the full disk in the log")
     assert not serving(lab)
     df = kubectl(lab, "exec", "deployment/reth", "--", "df", "-h").stdout
