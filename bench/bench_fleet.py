@@ -25,16 +25,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.support: a private lab project
 from bench_lab import cpu_seconds, rss_mib  # bench/ is the script's own folder
 
-from tests.support import fleet_steady, lab_env, make_lab_project, recorded_runs, run_cli
+from tests.support import fleet_member_pids, fleet_steady, lab_env, make_lab_project, recorded_runs, run_cli
 
 IDLE_SECONDS = 10.0
 RESULTS = Path(__file__).resolve().parent / "results" / "fleet.json"
-
-
-def member_pids(project: Path, name: str) -> list[int]:
-    state = json.loads((project / ".lab" / "fleet" / name / "state.json").read_text())
-    monitoring = (state.get("monitoring") or {}).get("pids", {})
-    return [state["supervisor_pid"], *state["anvil_pids"].values(), *monitoring.values()]
 
 
 def one(count: int, incident: str) -> dict[str, float]:
@@ -49,7 +43,7 @@ def one(count: int, incident: str) -> dict[str, float]:
                 raise SystemExit(f"lab up --count {count} failed:\n{up.stdout}{up.stderr}")
             names = [f"local-{k}" for k in range(1, count + 1)]
             fleet_steady(project, names, limit=300)
-            pids = {name: member_pids(project, name) for name in names}
+            pids = {name: fleet_member_pids(project, name) for name in names}
             before = {pid: cpu_seconds(pid) for group in pids.values() for pid in group}
             time.sleep(IDLE_SECONDS)  # a measurement window, not a wait for a condition
             cpu = [sum(cpu_seconds(p) - before[p] for p in group) / IDLE_SECONDS * 100 for group in pids.values()]

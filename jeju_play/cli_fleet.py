@@ -32,8 +32,7 @@ def run_fleet(incident: str, given: list[str], *, check: bool, yes: bool, yes_i_
         raise BadInput(f"--yes-i-mean {', '.join(unknown)}: not among the environments of this run "
                        f"({', '.join(names)}).")
     say = err.print if as_json else out.print
-    if forks < 1:
-        raise BadInput(f"--forks {forks}: give 1 or more (how many environments' runs at once).")
+    fleet.check_forks(forks)  # before the first line is said
     at_once = "at once" if forks >= len(names) else f"{forks} at a time"
     say(f"{name} on {len(names)} environments {at_once}: {', '.join(names)} (a record each)", markup=False)
     runs = fleet.run_across({env: fleet.child_args(name, env, check=check, yes=yes, yes_i_mean=yes_i_mean,

@@ -96,12 +96,16 @@ def child_args(incident: str, environment: str, *, check: bool, yes: bool, yes_i
 FORKS = 5  # runs at once at most, as Ansible's default forks: each run is an ansible-playbook of its own
 
 
+def check_forks(forks: int) -> None:
+    if forks < 1:
+        raise BadInput(f"--forks {forks}: give 1 or more (how many environments' runs at once).")
+
+
 def run_across(environment_args: dict[str, list[str]], say: Callable[[str], None],
                forks: int = FORKS) -> list[FleetRun]:
     """Every environment's run, `forks` at a time (the next starts as one ends); `say` hears of each as it ends.
     Returns them in the order given."""
-    if forks < 1:
-        raise BadInput(f"--forks {forks}: give 1 or more (how many environments' runs at once).")
+    check_forks(forks)
     runs = {name: FleetRun(name) for name in environment_args}
     slots = threading.BoundedSemaphore(forks)
 

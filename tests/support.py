@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -95,6 +96,13 @@ def fleet_steady(project: Path, names: list[str], limit: float = 120.0) -> None:
         member = Lab(project / ".lab" / "fleet" / name,
                      project / "inventories" / name / "group_vars" / "all" / "lab.yml", environment=name)
         assert wait_until_steady(member, limit), f"{name} proposed no output within {limit:.0f} s"
+
+
+def fleet_member_pids(project: Path, name: str) -> list[int]:
+    """Every process of one fleet member: its supervisor, both anvils, Prometheus and Alertmanager."""
+    state = json.loads((project / ".lab" / "fleet" / name / "state.json").read_text())
+    monitoring = (state.get("monitoring") or {}).get("pids", {})
+    return [state["supervisor_pid"], *state["anvil_pids"].values(), *monitoring.values()]
 
 
 def lab_env(project: Path) -> dict[str, str]:

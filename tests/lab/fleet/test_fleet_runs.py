@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from jeju_lab.anvil import pid_alive
-from tests.support import fleet_steady, lab_env, make_lab_project, recorded_runs, run_cli
+from tests.support import fleet_member_pids, fleet_steady, lab_env, make_lab_project, recorded_runs, run_cli
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 MEMBERS = ("local-1", "local-2")
@@ -23,12 +23,6 @@ def fleet_project(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
     env = lab_env(project)
     yield project, env
     run_cli("lab", "down", env_extra=env, timeout=120)  # whatever the test did, every member stops
-
-
-def pids_of(project: Path, name: str) -> list[int]:
-    state = json.loads((project / ".lab" / "fleet" / name / "state.json").read_text())
-    monitoring = (state.get("monitoring") or {}).get("pids", {})
-    return [state["supervisor_pid"], *state["anvil_pids"].values(), *monitoring.values()]
 
 
 @pytest.mark.timeout(900)
@@ -54,7 +48,7 @@ def test_two_jejus_start_run_daily_checks_in_one_run_and_stop(fleet_project: tup
     assert {s["outcome"] for s in summaries} == {"verified"}, [(s["environment"], s["message"]) for s in summaries]
     assert all(name in done.stdout for name in MEMBERS), done.stdout
 
-    pids = [pid for name in MEMBERS for pid in pids_of(project, name)]
+    pids = [pid for name in MEMBERS for pid in fleet_member_pids(project, name)]
     down = run_cli("lab", "down", env_extra=env, timeout=120)
     assert down.returncode == 0, down.stdout + down.stderr
     assert "Fleet stopped: 2 Jejus (local-1, local-2)" in down.stdout, down.stdout
