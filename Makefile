@@ -83,8 +83,11 @@ ee: collection
 	rm -rf build/ee
 	$(BIN)/ansible-builder create -f execution-environment.yml -c build/ee --output-filename Containerfile
 
+# Every benchmark under bench/ (bench/run_all.py; BENCH_QUICK=1 for fewer repeats), then docs/benchmarks.md's
+# generated part and its chart. Not a test: nothing fails on a number. About 25 minutes on 2 cores.
 bench: install
-	$(BIN)/python bench/bench_cli.py
+	$(BIN)/python -c "import matplotlib" 2>/dev/null || $(BIN)/python -m pip install -q -e '.[dev,bench]'
+	$(BIN)/python bench/run_all.py
 
 clean:
 	rm -rf $(VENV) node_modules .collections .pytest_cache .mypy_cache .ruff_cache build dist

@@ -4,7 +4,7 @@ own time.
 Run: .venv/bin/python bench/bench_drills.py [FAULT ... | --all]   (default: every fault of the incidents automated
 last: rpc-down, data-corruption, sequencer-restarts, bridge-stalled, elevated-errors; --all: every lab fault).
 Each drill runs in a private project copy (its own lab, stopped at the end); the incident is the fault's own
-(jeju_lab.faults.FAULTS). Prints a Markdown table for docs/benchmarks.md.
+(jeju_lab.faults.FAULTS). Prints a Markdown table and writes bench/results/bench_drills.json (bench/report.py).
 
 Waiting for the lab: the drill's `lab up` and fault settle, the tasks inside the playbook that wait on the lab
 (their names start with "Wait": a rollout, new blocks, a deposit reaching L2, an observation window) and the
@@ -26,6 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from harness import Figure, save  # noqa: E402
+
 from jeju_lab.control import Lab  # noqa: E402
 from jeju_lab.faults import FAULTS  # noqa: E402
 from tests.support import lab_env, make_lab_project  # noqa: E402
@@ -39,7 +41,7 @@ def _lab_waits(record: Path) -> float:
                if e.get("event") == "runner_on_ok" and str(e.get("task", "")).startswith("Wait"))
 
 
-def drill(fault: str) -> str:
+def drill(fault: str, figures: list[Figure]) -> str:
     incident = FAULTS[fault].incident
     with tempfile.TemporaryDirectory() as base:
         env = lab_env(make_lab_project(Path(base) / "project"))
@@ -63,6 +65,12 @@ def drill(fault: str) -> str:
     planned, acted = report.get("planned_cause"), report.get("cause")
     parity = f"yes ({acted})" if planned == acted else f"NO: {planned} / {acted}"
     check = s.get("check", 0)
+    name, tool = f"{incident} / {fault}", wall - lab_wait - check
+    figures += [Figure("Drill: waiting for the lab", name, "s", [lab_wait],
+                       note="lab up + settle + waits in the playbook + recovery check"),
+                Figure("Drill: the tool's own time", name, "s", [tool], note=f"exit {report['exit_code']}",
+                       target="< 5 s" if fault == "l1-rpc-down" else ""),
+                Figure("Drill: the plan (--check first)", name, "s", [check])]
     return (f"| {incident} | {fault} | {report['exit_code']} (run {report['run_exit_code']}) | {recovered} | "
             f"{parity} | {wall:.1f} | {s['lab_up']:.1f} + {s.get('fault_settle', 0):.1f} + {waits:.1f} + "
             f"{s.get('recovery_check', 0):.1f} = {lab_wait:.1f} | {check:.1f} | {wall - lab_wait - check:.1f} |")
@@ -74,8 +82,10 @@ def main() -> None:
     print("| incident | fault | exit | recovered | plan = run | wall s | lab: up + settle + waits in the playbook + "
           "recovery check = s | plan s | tool s |")
     print("|---|---|---|---|---|---|---|---|---|")
+    figures: list[Figure] = []
     for fault in faults:
-        print(drill(fault), flush=True)
+        print(drill(fault, figures), flush=True)
+    save("bench_drills", figures)
 
 
 if __name__ == "__main__":

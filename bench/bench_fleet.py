@@ -5,7 +5,7 @@
 For each N, in a private project copy: times `lab up --count N` to every member healthy, waits until each has
 proposed; measures each member's RSS (its supervisor, two anvils, Prometheus and Alertmanager, from /proc) and its
 CPU over 10 s idle; then times `jeju-play INCIDENT -i lab-fleet --yes` (every member's run at once) and reads each
-run's own length from its record; then `lab down`. Prints a table and writes bench/results/fleet.json. Loopback
+run's own length from its record; then `lab down`. Prints a table and writes bench/results/bench_fleet.json. Loopback
 only; everything it starts is stopped by `lab down`.
 
 The issue's target: 8 environments in under 3x the wall time of one.
@@ -24,11 +24,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.support: a private lab project
 from bench_lab import cpu_seconds, rss_mib  # bench/ is the script's own folder
+from harness import Figure, save
 
 from tests.support import fleet_member_pids, fleet_steady, lab_env, make_lab_project, recorded_runs, run_cli
 
 IDLE_SECONDS = 10.0
-RESULTS = Path(__file__).resolve().parent / "results" / "fleet.json"
 
 
 def one(count: int, incident: str) -> dict[str, float]:
@@ -82,9 +82,19 @@ def main() -> None:
         print(f"{r['count']:>3} {r['up_s']:>7.1f} {r['run_wall_s']:>13.1f} {ratio:>6}"
               f" {r['verified']:>5}/{r['count']:<3} {r['rss_mib_per_jeju']:>6.0f} MiB"
               f" {r['idle_cpu_percent_per_jeju']:>12.1f} %")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"incident": args.incident, "rows": rows}, indent=2) + "\n")
-    print(f"written: {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}")
+    one_wall = [base] if base else []
+    figures = []
+    for r in rows:
+        n = f"N={r['count']}"
+        figures += [
+            Figure("Fleet: lab up --count N", n, "s", [r["up_s"]]),
+            Figure(f"Fleet: {args.incident} across N", n, "s", [r["run_wall_s"]], "N=1", one_wall,
+                   target="N=8 < 3x N=1" if r["count"] == 8 else "",
+                   note=f"{r['verified']} of {r['count']} verified"),
+            Figure("Fleet: RSS per Jeju", n, "MiB", [r["rss_mib_per_jeju"]]),
+            Figure("Fleet: idle CPU per Jeju", n, "% of a core", [r["idle_cpu_percent_per_jeju"]]),
+        ]
+    save("bench_fleet", figures)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from harness import Figure, save
 from kubernetes import client, config
 
 from jeju_lab.kube_double import Cluster, ThreadedKubeServer, write_kubeconfig
@@ -51,6 +52,9 @@ def _seed(cluster: Cluster) -> None:
         )
 
 
+FIGURES: list[Figure] = []
+
+
 def _time(label: str, count: int, operation: Callable[[int], object]) -> None:
     samples = []
     for number in range(count):
@@ -60,6 +64,7 @@ def _time(label: str, count: int, operation: Callable[[int], object]) -> None:
     samples.sort()
     p95 = samples[int(len(samples) * 0.95) - 1]
     print(f"{label:<34} n={count:<5} median={statistics.median(samples):6.2f} ms  p95={p95:6.2f} ms")
+    FIGURES.append(Figure("Kubernetes API double alone", label, "ms", samples))
 
 
 def main(count: int) -> None:
@@ -87,6 +92,7 @@ def main(count: int) -> None:
             lambda n: apps.patch_namespaced_deployment("op-node", NAMESPACE, {"metadata": {"labels": {"x": "1"}}}),
         )
         api.close()
+    save("bench_kube", FIGURES)
 
 
 if __name__ == "__main__":

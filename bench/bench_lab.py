@@ -23,6 +23,8 @@ from pathlib import Path
 from kubernetes import client, config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.support: a private lab project
+from harness import Figure, save
+
 from tests.support import lab_env, make_lab_project, run_cli
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -40,6 +42,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
 
 
+FIGURES: list[Figure] = []
+
+
 def pids(project: Path) -> dict[str, int]:
     state = json.loads((project / ".lab" / "state.json").read_text())
     return {"supervisor": state["supervisor_pid"], **{f"anvil-{k}": v for k, v in state["anvil_pids"].items()}}
@@ -54,6 +59,7 @@ def timed(label: str, count: int, operation: Callable[[int], object]) -> None:
     samples.sort()
     p95 = samples[max(0, int(len(samples) * 0.95) - 1)]
     print(f"{label:<36} n={count:<4} median={statistics.median(samples):6.2f} ms  p95={p95:6.2f} ms")
+    FIGURES.append(Figure("Lab: Kubernetes API double, live", label, "ms", samples))
 
 
 def bench_up(env: dict[str, str], ups: int) -> None:
@@ -69,8 +75,10 @@ def bench_up(env: dict[str, str], ups: int) -> None:
             run_cli("lab", "down", env_extra=env)
             downs_s.append(time.perf_counter() - start)
     print(f"lab up to healthy (s): {', '.join(f'{s:.2f}' for s in ups_s)}  median {statistics.median(ups_s):.2f}")
+    FIGURES.append(Figure("Lab: start and stop", "jeju-play lab up to healthy", "s", ups_s, target="< 10 s"))
     if downs_s:
         print(f"lab down (s): median {statistics.median(downs_s):.2f}")
+        FIGURES.append(Figure("Lab: start and stop", "jeju-play lab down", "s", downs_s))
 
 
 def bench_cost(project: Path) -> None:
@@ -82,6 +90,9 @@ def bench_cost(project: Path) -> None:
     for name in found:
         print(f"{name:<12} RSS {rss[name]:7.1f} MiB   CPU {cpu[name]:5.1f} % of a core (10 s, idle lab)")
     print(f"{'total':<12} RSS {sum(rss.values()):7.1f} MiB   CPU {sum(cpu.values()):5.1f} % of a core")
+    FIGURES.append(Figure("Lab: cost, idle", "RSS, supervisor and both anvils", "MiB", [sum(rss.values())],
+                          target="< 1024 MiB"))
+    FIGURES.append(Figure("Lab: cost, idle", "CPU over 10 s", "% of a core", [sum(cpu.values())]))
 
 
 def bench_double(project: Path, count: int) -> None:
@@ -109,6 +120,7 @@ def main(ups: int, count: int) -> None:
             bench_double(project, count)
         finally:
             run_cli("lab", "down", env_extra=env)
+    save("bench_lab", FIGURES)
 
 
 if __name__ == "__main__":

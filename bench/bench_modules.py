@@ -19,6 +19,8 @@ from eth_utils import keccak
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from harness import Figure, save  # noqa: E402
+
 from jeju_lab.anvil import AnvilNode, rpc_call  # noqa: E402
 from jeju_lab.chains.deploy import deploy_l1  # noqa: E402
 from jeju_play.paths import collections_dir  # noqa: E402
@@ -61,6 +63,11 @@ def main() -> int:
             play = run_playbook(collections, Path(tmp), [{"name": n, f"jeju.ops.{n}": a} for n, a in tasks.items()])
             playbook_s = time.perf_counter() - started
             ok &= play.returncode == 0
+        save("bench_modules", [
+            *[Figure("Modules: RPC round trips", r["module"], "requests", [float(r["rpc_round_trips"] or 0)],
+                     target=f"<= {TARGET_ROUND_TRIPS}") for r in rows],
+            *[Figure("Modules: one module process", r["module"], "s", [r["module_process_s"]]) for r in rows],
+            Figure("Modules: one module process", "the three in one ansible-playbook run", "s", [playbook_s])])
         print(json.dumps({"modules": rows, "playbook_3_tasks_s": round(playbook_s, 2),
                           "target_round_trips_per_module": TARGET_ROUND_TRIPS, "met": ok}, indent=2))
         return 0 if ok else 1

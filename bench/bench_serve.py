@@ -19,6 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from harness import Figure, save  # noqa: E402
+
 from tests.runner.test_serve import WEBHOOK, alert, notification, set_gate_timeout  # noqa: E402
 from tests.support import FIXTURE_PROJECT, link_collection, running_serve  # noqa: E402
 
@@ -58,6 +60,8 @@ def main(count: int) -> None:
         p95 = values[max(0, int(len(values) * 0.95) - 1)]
         print(f"  {action:<7} n={len(values):<4} median {statistics.median(values):6.1f}  p95 {p95:6.1f}  "
               f"max {values[-1]:6.1f}")
+    save("bench_serve", [Figure("serve: one Alertmanager notification", action, "ms", values, target="< 50 ms")
+                         for action, values in figures.items()])
 
 
 if __name__ == "__main__":

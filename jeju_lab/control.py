@@ -143,6 +143,11 @@ class Lab:
         return {"running": True, "status": state.get("status"), "endpoints": state.get("endpoints", {}),
                 **data}
 
+    def requests(self) -> dict[str, Any]:
+        """Requests served so far: {"kube": {method: n}, "rpc": {endpoint: {user_agent: n}}}
+        (control_api.ControlApi.requests)."""
+        return dict(self.call("GET", "/requests", timeout=5.0))
+
     def faults(self) -> list[dict[str, Any]]:
         if self.running():
             return list(self.call("GET", "/faults"))

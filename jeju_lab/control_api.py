@@ -35,6 +35,7 @@ class ControlApi:
         app.router.add_post("/heal/{fault}", self.heal)
         app.router.add_post("/shutdown", self.shutdown)
         app.router.add_get("/kube-api-faults", self.kube_api_faults)
+        app.router.add_get("/requests", self.requests)
         app.router.add_post("/kube-api-faults", self.arm_kube_api_fault)
         app.router.add_delete("/kube-api-faults", self.clear_kube_api_faults)
         self.runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -80,6 +81,15 @@ class ControlApi:
         except (OSError, JejuPlayError) as exc:
             return {"healthy": False, "pid": node.pid, "error": str(exc)}
         return {"healthy": True, "pid": node.pid, "url": node.url, "head": int(str(head), 16)}
+
+    async def requests(self, _request: web.Request) -> web.Response:
+        """What the lab has served since it started: API double requests by method, JSON-RPC requests per endpoint
+        by User-Agent (a batch is one request: one round trip; the lab's own simulators are aiohttp). The
+        benchmarks count a run's reads from the difference."""
+        world = self.world
+        rpc = {proxy.name: dict(proxy.requests_received)
+               for proxy in (world.l1_primary, world.l1_backup, world.reth)}
+        return web.json_response({"kube": dict(world.cluster.requests_served), "rpc": rpc})
 
     async def faults(self, _request: web.Request) -> web.Response:
         return web.json_response([{"name": f.name, "incident": f.incident, "summary": f.summary,

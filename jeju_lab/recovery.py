@@ -91,16 +91,37 @@ def _latest_output(l1: str, oracle: str) -> tuple[int, str, int] | None:
     return index, "0x" + raw[:64], int(raw[128:192], 16)
 
 
-def wait_until_steady(lab: Lab, limit: float = 90.0) -> bool:
-    """A fresh lab is steady once it has batched and proposed: the first output is on L1 (~20 s after up)."""
+STEADY_BATCH_SECONDS = 8.0  # the lab batches every 6 s; the daily checks look back 15 s of L1 time
+
+
+def wait_until_steady(lab: Lab, limit: float = 90.0, batching: bool = False) -> bool:
+    """A lab is steady once it has proposed: the first output is on L1 (~20 s after up). With `batching`, also
+    once it is batching again: a batch landed in the last STEADY_BATCH_SECONDS of L1 time (a fault that stopped
+    op-node or the batcher pauses batches for a while after its heal). Only what reads the batches needs that wait
+    (daily-checks): it costs up to a batch interval after every such heal."""
     state = lab.state
     l1, oracle = state["endpoints"]["l1_anvil"], state["deployment"]["l2_output_oracle"]
+    batcher = state["deployment"]["batcher"]
     deadline = time.monotonic() + limit
-    while _latest_output(l1, oracle) is None:
+    while _latest_output(l1, oracle) is None or (batching and not _batched_within(l1, batcher,
+                                                                                 STEADY_BATCH_SECONDS)):
         if time.monotonic() > deadline:
             return False
-        time.sleep(1.0)
+        time.sleep(0.5)
     return True
+
+
+def _batched_within(l1: str, address: str, seconds: float) -> bool:
+    """The batcher sent a transaction in the L1 blocks of the last `seconds` (timestamps, from the head back)."""
+    head = _block(l1, "latest")
+    number, stamp = int(head["number"], 16), int(head["timestamp"], 16)
+    start = number
+    while start > 0:
+        if stamp - int(_block(l1, hex(start - 1))["timestamp"], 16) > seconds:
+            break
+        start -= 1
+    before = _nonce(l1, address, hex(start - 1)) if start > 0 else 0
+    return _nonce(l1, address, hex(number)) > before
 
 
 def outputs_proposed(lab: Lab) -> Verdict:
@@ -132,8 +153,15 @@ BATCH_WATCH_SECONDS = 30.0  # the lab batches every 6 s: five chances, on a load
 ETH = 10**18
 
 
-def _nonce(url: str, address: str) -> int:
-    return int(str(rpc_call(url, "eth_getTransactionCount", [address, "latest"])), 16)
+def _block(url: str, tag: str) -> dict[str, Any]:
+    block = rpc_call(url, "eth_getBlockByNumber", [tag, False])
+    if not isinstance(block, dict):
+        raise LabError(f"{url} has no block {tag}; is the lab's L1 anvil running (`jeju-play lab status`)?")
+    return block
+
+
+def _nonce(url: str, address: str, block: str = "latest") -> int:
+    return int(str(rpc_call(url, "eth_getTransactionCount", [address, block])), 16)
 
 
 def batches_landing(lab: Lab) -> Verdict:

@@ -84,8 +84,9 @@ def run_drill(root: Path, incident_name: str, fault_name: str | None, out: Conso
         timings["fault_settle"] = fault.settle_seconds
     else:  # a routine procedure checks a running chain: let the fresh lab batch and propose first
         warm_up = time.monotonic()
-        if not wait_until_steady(lab):
-            raise LabError("The fresh lab proposed no output within 90 s; see `jeju-play lab status` and .lab/ logs.")
+        if not wait_until_steady(lab, batching=True):
+            raise LabError("The fresh lab did not propose and batch within 90 s; see `jeju-play lab status` and "
+                           ".lab/ logs.")
         timings["lab_warm_up"] = time.monotonic() - warm_up
     view = RunView(console=out, quiet=quiet)
     fault_label = fault.name if fault is not None else "none (routine procedure)"

@@ -52,8 +52,9 @@ def envvars(project: Project, gate_dir: Path) -> dict[str, str]:
         "ANSIBLE_ROLES_PATH": str(project.roles),
         "ANSIBLE_NOCOLOR": "1",
         "JEJU_PLAY_GATE_DIR": str(gate_dir),
-        # the playbook dies with this run (plugins/callback/runner_tether.py): no orphan changes things unwatched
-        "ANSIBLE_CALLBACKS_ENABLED": "jeju.ops.runner_tether",
+        # the playbook dies with this run (plugins/callback/runner_tether.py): no orphan changes things unwatched;
+        # the Kubernetes and Ethereum libraries are imported once, not in each task's worker (callback/preload.py)
+        "ANSIBLE_CALLBACKS_ENABLED": "jeju.ops.runner_tether,jeju.ops.preload",
         "JEJU_PLAY_RUNNER_PID": str(os.getpid()),
     }
 

@@ -95,7 +95,7 @@ def fleet_steady(project: Path, names: list[str], limit: float = 120.0) -> None:
     for name in names:
         member = Lab(project / ".lab" / "fleet" / name,
                      project / "inventories" / name / "group_vars" / "all" / "lab.yml", environment=name)
-        assert wait_until_steady(member, limit), f"{name} proposed no output within {limit:.0f} s"
+        assert wait_until_steady(member, limit, batching=True), f"{name} did not propose and batch in {limit:.0f} s"
 
 
 def fleet_member_pids(project: Path, name: str) -> list[int]:
@@ -292,6 +292,23 @@ def blocks_flow(lab: LabHandle, count: int = 2, within: float = 15.0) -> bool:
             return True
         time.sleep(0.5)
     return False
+
+
+def on_primary_l1(lab: LabHandle) -> None:
+    """op-node on the primary L1 RPC, as the lab started it, for a test that breaks that endpoint: an earlier test
+    on the session lab (a drill of l1-rpc-down, whose remedy is the backup) may have left it on the backup, where
+    a fault of the primary changes nothing."""
+    from jeju_lab.topology import OP_STACK
+
+    primary, env_name = lab.state["endpoints"]["l1_rpc_urls"][0], "OP_NODE_L1_ETH_RPC"
+    apps = kube(lab).apps
+    [container] = apps.read_namespaced_deployment("op-node", OP_STACK).spec.template.spec.containers
+    if {e.name: e.value for e in container.env or []}.get(env_name) == primary:
+        return
+    apps.patch_namespaced_deployment("op-node", OP_STACK, {"spec": {"template": {"spec": {"containers": [
+        {"name": container.name, "env": [{"name": env_name, "value": primary}]}]}}}})
+    kubectl(lab, "rollout", "status", "deployment/op-node", "--timeout=60s")
+    wait_until(lambda: blocks_flow(lab, 1), "blocks flowing with op-node on the primary L1", limit=60)
 
 
 def comms_captured(lab: LabHandle) -> list[dict[str, Any]]:

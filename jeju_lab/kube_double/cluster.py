@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -131,6 +131,7 @@ class Cluster:
         self._health_hook: PodHealthHook | None = None
         self._logs: dict[tuple[str, str, str, bool], deque[LogLine]] = {}
         self.api_faults = ApiFaults()  # the next requests that answer 500/429 or stall (api_faults.py)
+        self.requests_served: Counter[str] = Counter()  # HTTP requests by method, for the benchmarks
         self.store.subscribe(self._on_change)
         for namespace in namespaces:
             self.ensure_namespace(namespace)

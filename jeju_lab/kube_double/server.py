@@ -33,6 +33,7 @@ class KubeApp:
         self.objects = ObjectsApi(cluster)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        self.cluster.requests_served[request.method] += 1
         return await self.cluster.api_faults.serve(request, self._answer)
 
     async def _answer(self, request: web.Request) -> web.StreamResponse:

@@ -9,6 +9,7 @@ import asyncio
 import enum
 import json
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -60,6 +61,8 @@ class RpcProxy:
         self._bucket_rate: float | None = None  # the limit the bucket was filled for
         self.latency_model: Callable[[], float] | None = None  # e.g. RethLoad(...).latency_ms
         self.requests_served = 0
+        # every POST, answered or refused, by the User-Agent's product (the benchmarks count a run's round trips)
+        self.requests_received: Counter[str] = Counter()
         self.metrics = ProxydMetrics(name)
         self.metrics_endpoint: MetricsEndpoint | None = None  # started by SimStack.add_proxy(serve_metrics=True)
         self.stale_head: int | None = None  # a lagging provider: its chain head stays at this block (stale.py)
@@ -81,6 +84,7 @@ class RpcProxy:
 
     async def forward(self, request: web.Request) -> web.Response:
         started = time.monotonic()
+        self.requests_received[request.headers.get("User-Agent", "-").split("/", 1)[0]] += 1
         body = await request.read()
         if self.stale_head is not None:
             response, backend_s = await forward_stale(self._forward, body, self.stale_head)

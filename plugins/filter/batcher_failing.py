@@ -23,7 +23,7 @@ import math
 CAUSES = {
     "not_failing": "Not failing: the batcher landed a batch on L1 within the stall window",
     "l1_down": "L1 (Base) does not answer or has stalled",
-    "unfunded": "Insufficient ETH: the batcher cannot pay for batch transactions",
+    "unfunded": "Insufficient ETH: the batcher is below its low mark and cannot pay for batch transactions",
     "gas_spike": "Gas spike: the L1 fee is above the batcher's fee limit (OP_BATCHER_TXMGR_FEE_LIMIT_THRESHOLD)",
     "da_down": "EigenDA down: eigenda-proxy is unhealthy and the batcher posts to Alt-DA",
     "other": "Batcher failing for no known cause",
@@ -56,12 +56,12 @@ def batcher_failing_cause(reads, triage, settings, window_seconds, env_names):
     altda = _truthy(env.get(env_names["batcher_altda_enabled"], "false"))
     da_ok = da.get("status", 200) == 200
     l1_ok = "number" in l1 and not l1.get("stalled")
-    if (batches.get("batches_in_window") or 0) > 0:
+    if "batcher" in (balances.get("below_min") or []):
+        cause = "unfunded"  # even while the window still holds batches paid for before the funds ran low
+    elif (batches.get("batches_in_window") or 0) > 0:
         cause = "not_failing"
     elif not l1_ok:
         cause = "l1_down"
-    elif "batcher" in (balances.get("below_min") or []):
-        cause = "unfunded"
     elif fee_cap > limit:
         cause = "gas_spike"
     elif altda and not da_ok:

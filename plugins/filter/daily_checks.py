@@ -2,20 +2,25 @@
 # Copyright: Jeju operations. Apache-2.0.
 """Filter daily_checks_grade (runbook "On-Call Responsibilities" -> Daily Checks): a verdict per check.
 
-    {{ daily_checks_reads | jeju.ops.daily_checks_grade(daily_checks_components, jeju_thresholds, jeju_catalog) }}
+    {{ daily_checks_reads | jeju.ops.daily_checks_grade(daily_checks_components, jeju_thresholds, jeju_catalog,
+                                                        jeju_daily_checks.log_lines) }}
 
 daily_checks_reads: balances (jeju.ops.account_balance), rpc (jeju.ops.rpc_probe), l2 (jeju.ops.chain_head),
-batches (jeju.ops.batch_activity) and outputs (jeju.ops.output_oracle), each registered with failed_when false.
-daily_checks_components: one entry per reviewed Deployment: key (its jeju_deployments key), name, ready_pods,
-pods, errors and error_lines. jeju_catalog: the catalog's incidents (the runner passes it); each names in
-`daily_checks` the checks whose failure it fixes.
+batches (jeju.ops.batch_activity) and outputs (jeju.ops.output_oracle): jeju.ops.chain_reads' results and the probe
+registered with failed_when false; a read that failed has its msg.
+daily_checks_components: one entry per reviewed Deployment (role k8s_triage's `components`): key (its
+jeju_deployments key), name, ready_pods, pods, errors and logs (the last lines; those at an error level count).
+jeju_catalog: the catalog's incidents (the runner passes it); each names in `daily_checks` the checks whose
+failure it fixes. log_lines: how many last lines were read per Deployment (the report says so).
 
 Returns one entry per check: id, name, ok, detail and incident (the one to run when it fails).
 """
 
 from __future__ import annotations
 
-LAST_LINES = 200
+import re
+
+ERROR_LINE = re.compile(r"lvl=(error|crit|eror)")  # logfmt levels: op-node's "eror", reth's "error", "crit"
 
 
 def _incident_for(catalog, check):
@@ -77,25 +82,25 @@ CHECKS = (  # id, name, the read it grades, how
 )
 
 
-def _component(component):
+def _component(component, log_lines):
     pods = component.get("pods") or []
     waiting = [p for p in pods if p.get("waiting_reason")]
-    lines = component.get("error_lines") or []
+    lines = [line for line in component.get("logs") or [] if ERROR_LINE.search(line)]
     ok = not component.get("errors") and component.get("ready_pods", 0) > 0 and not waiting
     detail = (f"{component.get('ready_pods', 0)} of {len(pods)} pods ready, restarts "
-              f"{sum(p.get('restarts', 0) for p in pods)}, {len(lines)} error lines in the last {LAST_LINES}"
+              f"{sum(p.get('restarts', 0) for p in pods)}, {len(lines)} error lines in the last {log_lines}"
               + (f": {lines[-1]}" if lines else ""))
     return ok, detail
 
 
-def daily_checks_grade(reads, components, thresholds, catalog):
+def daily_checks_grade(reads, components, thresholds, catalog, log_lines):
     graded = []
     for check, name, read, grade in CHECKS:
         ok, detail = grade(reads.get(read) or {}, thresholds)
         graded.append({"id": check, "name": name, "ok": ok, "detail": detail.strip(),
                        "incident": _incident_for(catalog, check)})
     for component in components or []:
-        ok, detail = _component(component)
+        ok, detail = _component(component, log_lines)
         check = f"pods_{component['key']}"
         graded.append({"id": check, "name": f"{component['name']} pods", "ok": ok, "detail": detail,
                        "incident": _incident_for(catalog, check)})

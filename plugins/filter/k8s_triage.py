@@ -18,9 +18,15 @@ k8s_log_result is what the jeju.ops.k8s_log lookup (or kubernetes.core.k8s_log, 
     {{ k8s_triage_objects.Pod | jeju.ops.k8s_log_pod('op-node', 'app.kubernetes.io/name') }}
 
 the pod whose logs `kubectl logs deployment/NAME` would show: Ready first, then Running, then the newest.
+
+    {{ k8s_triage_objects | jeju.ops.k8s_triage_components({'op_node': 'op-node', 'reth': 'reth'}, label, logs) }}
+
+several Deployments of one read (the role's `components` entry point): a summary each, with its key and name.
 """
 
 from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
 
 EVENTS_KEPT = 20
 # Set by workload_change's restore_pvc on the PVC it creates: the claim the restored one replaces.
@@ -193,6 +199,24 @@ def k8s_triage_summary(objects, deployment, app_label, log_result=None):
     }
 
 
+def k8s_log_pods(pods, deployments, app_label):
+    """k8s_log_pod for each Deployment of `deployments`, in order (one jeju.ops.k8s_log query reads them all)."""
+    return [k8s_log_pod(pods, deployment, app_label) for deployment in deployments or []]
+
+
+def k8s_triage_components(objects, components, app_label, log_results):
+    """k8s_triage_summary for several Deployments read at once: `components` maps a key (jeju_deployments') to the
+    Deployment's name, `log_results` holds one jeju.ops.k8s_log answer per component, in the same order. Returns
+    one summary per component, in order, each with its `key` and `name` too."""
+    items = list((components or {}).items())
+    logs = list(log_results or [])
+    if len(logs) != len(items):
+        raise AnsibleFilterError(f"k8s_triage_components: {len(items)} components but {len(logs)} log answers")
+    return [dict(k8s_triage_summary(objects, name, app_label, log), key=key, name=name)
+            for (key, name), log in zip(items, logs, strict=True)]
+
+
 class FilterModule:
     def filters(self):
-        return {"k8s_triage_summary": k8s_triage_summary, "k8s_log_pod": k8s_log_pod}
+        return {"k8s_triage_summary": k8s_triage_summary, "k8s_log_pod": k8s_log_pod, "k8s_log_pods": k8s_log_pods,
+                "k8s_triage_components": k8s_triage_components}

@@ -20,7 +20,9 @@ extends_documentation_fragment:
   - jeju.ops.k8s_connection
 options:
   _terms:
-    description: The pod's name. An empty name reads nothing and returns C(skipped).
+    description:
+      - The pods' names, one answer each, in order (one client for them all). An empty name reads nothing and its
+        answer is C(skipped).
     required: true
   namespace:
     description: The pod's namespace.
@@ -52,13 +54,19 @@ EXAMPLES = r"""
     op_node_log: >-
       {{ lookup('jeju.ops.k8s_log', 'op-node-7d9f-abcde', namespace='jeju', tail_lines=100,
                 kubeconfig=jeju_kubeconfig, context=jeju_kube_context) }}
+
+- name: Read the last 200 lines of two pods in one task (query returns the list, one answer per pod)
+  ansible.builtin.set_fact:
+    logs: >-
+      {{ query('jeju.ops.k8s_log', 'op-node-7d9f-abcde', 'reth-5c6b-fghij', namespace='jeju', tail_lines=200,
+               kubeconfig=jeju_kubeconfig, context=jeju_kube_context) }}
 """
 
 RETURN = r"""
 _raw:
   description:
-    - One dictionary - C(log) (the text) and C(log_lines) when the log was read; C(msg) when the pod could not
-      show it; C(skipped) when there was nothing to read (no pod, or 0 lines asked for).
+    - One dictionary per pod - C(log) (the text) and C(log_lines) when the log was read; C(msg) when the pod could
+      not show it; C(skipped) when there was nothing to read (no pod, or 0 lines asked for).
   type: list
   elements: dict
 """
@@ -89,25 +97,34 @@ class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         if K8S_IMPORT_ERROR is not None:
             raise AnsibleError(f"jeju.ops.k8s_log needs kubernetes.core and the kubernetes client: {K8S_IMPORT_ERROR}")
-        if len(terms) != 1:
-            raise AnsibleError(f"jeju.ops.k8s_log reads one pod; got {len(terms)} names")
         self.set_options(var_options=variables, direct={k: v for k, v in kwargs.items() if k not in AUTH_ARG_SPEC})
-        pod, namespace = str(terms[0] or ""), self.get_option("namespace")
-        tail_lines = self.get_option("tail_lines")
-        if not pod or tail_lines <= 0:
-            return [{"skipped": True}]
         auth = {k: v for k, v in kwargs.items() if k in AUTH_ARG_SPEC and v is not None}
-        params = log_params(pod, namespace, tail_lines, self.get_option("since_seconds"),
-                            self.get_option("container"), self.get_option("previous"))
+        service = None
+        answers = []
+        for term in terms:
+            pod = str(term or "")
+            if not pod or self.get_option("tail_lines") <= 0:
+                answers.append({"skipped": True})
+                continue
+            service = service or self._service(auth, pod)
+            answers.append(self._read(service, pod))
+        return answers
+
+    def _service(self, auth, pod):
         try:
-            service = K8sService(get_api_client(**auth), None)
+            return K8sService(get_api_client(**auth), None)
         except Exception as exc:  # a bad kubeconfig, or an API that does not answer (urllib3 raises its own)
-            raise AnsibleError(f"cannot reach the cluster to read the log of pod {namespace}/{pod}: {exc}; "
-                               "check the inventory's jeju_kube (kubeconfig, context)") from exc
+            raise AnsibleError(f"cannot reach the cluster to read the log of pod {self.get_option('namespace')}/"
+                               f"{pod}: {exc}; check the inventory's jeju_kube (kubeconfig, context)") from exc
+
+    def _read(self, service, pod):
+        namespace = self.get_option("namespace")
+        params = log_params(pod, namespace, self.get_option("tail_lines"), self.get_option("since_seconds"),
+                            self.get_option("container"), self.get_option("previous"))
         try:
             result = execute_module(service, params)
         except CoreException as exc:  # the pod cannot show its log: a fact for the diagnosis
-            return [{"msg": str(exc)}]
+            return {"msg": str(exc)}
         except Exception as exc:  # the API stopped answering: not a fact about the pod
             raise AnsibleError(f"cannot read the log of pod {namespace}/{pod}: {exc}") from exc
-        return [{"log": result["log"], "log_lines": result["log_lines"]}]
+        return {"log": result["log"], "log_lines": result["log_lines"]}

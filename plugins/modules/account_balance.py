@@ -100,9 +100,14 @@ def read_balances(module, client):
     return dict(changed=False, **found)
 
 
-def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+def run(module):
+    """The module's work once AnsibleModule parsed its arguments (also run in the controller by the action
+    plugin of the same name)."""
     run_module(module, read_balances)
+
+
+def main():
+    run(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True))
 
 
 if __name__ == "__main__":

@@ -82,9 +82,14 @@ def read_batches(module, client):
     return dict(changed=False, **batch_activity(client, p["expect_chain_id"], batcher, inbox, p["window_seconds"]))
 
 
-def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+def run(module):
+    """The module's work once AnsibleModule parsed its arguments (also run in the controller by the action
+    plugin of the same name)."""
     run_module(module, read_batches)
+
+
+def main():
+    run(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True))
 
 
 if __name__ == "__main__":

@@ -163,13 +163,18 @@ def checked(params):
     return params
 
 
-def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+def run(module):
+    """The module's work once AnsibleModule parsed its arguments (also run in the controller by the action
+    plugin of the same name)."""
     try:
         result = bridge_pipeline(checked(dict(module.params)), tls_params(module.params))
     except ModuleFailure as exc:
         module.fail_json(msg=str(exc), **exc.facts)
     module.exit_json(**result)
+
+
+def main():
+    run(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True))
 
 
 if __name__ == "__main__":

@@ -80,9 +80,14 @@ def read_head(module, client):
     return dict(changed=False, **chain_head(client, p["expect_chain_id"], p["stalled_after"], p["watch_seconds"]))
 
 
-def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+def run(module):
+    """The module's work once AnsibleModule parsed its arguments (also run in the controller by the action
+    plugin of the same name)."""
     run_module(module, read_head)
+
+
+def main():
+    run(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True))
 
 
 if __name__ == "__main__":

@@ -141,9 +141,14 @@ def activity(module, client):
             "suspects": rank_suspects(txs, outflows, p["suspects"], p["top"])}
 
 
-def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+def run(module):
+    """The module's work once AnsibleModule parsed its arguments (also run in the controller by the action
+    plugin of the same name)."""
     run_module(module, activity)
+
+
+def main():
+    run(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True))
 
 
 if __name__ == "__main__":

@@ -90,6 +90,7 @@ ARGUMENT_SPEC = dict(
     timeout=dict(type="float", default=5.0),
     **TLS_ARGS,
 )
+REQUIRED_IF = [("action", "output_at_block", ["block_number"])]
 
 
 def act(module, client):
@@ -97,10 +98,14 @@ def act(module, client):
     return op_node_action(client, p["action"], module.check_mode, p["block_number"], p["unsafe_head_hash"])
 
 
-def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
-                           required_if=[("action", "output_at_block", ["block_number"])])
+def run(module):
+    """The module's work once AnsibleModule parsed its arguments (also run in the controller by the action
+    plugin of the same name)."""
     run_module(module, act, url_key="rpc_url")
+
+
+def main():
+    run(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, required_if=REQUIRED_IF))
 
 
 if __name__ == "__main__":

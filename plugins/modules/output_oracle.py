@@ -118,11 +118,16 @@ def read_oracle(module, client):
     return dict(changed=False, **facts)
 
 
-def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+def run(module):
+    """The module's work once AnsibleModule parsed its arguments (also run in the controller by the action
+    plugin of the same name)."""
     if not HAS_ETH_UTILS:
         module.fail_json(msg=missing_required_lib("eth-utils"), exception=ETH_UTILS_IMPORT_ERROR)
     run_module(module, read_oracle)
+
+
+def main():
+    run(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True))
 
 
 if __name__ == "__main__":

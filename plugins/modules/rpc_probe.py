@@ -118,9 +118,14 @@ def run_probe(module, _client):
     return dict(changed=False, **facts)
 
 
-def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+def run(module):
+    """The module's work once AnsibleModule parsed its arguments (also run in the controller by the action
+    plugin of the same name)."""
     run_module(module, run_probe, url_key=None)
+
+
+def main():
+    run(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from jeju_lab.recovery import wait_until_steady
 from tests.e2e.test_rpc_down import reset as reset_rpc
 from tests.e2e.test_rpc_down import serving
 from tests.support import LabHandle, recorded_runs, run_cli, wait_until
@@ -29,7 +30,9 @@ def resource_versions(lab: LabHandle) -> dict[str, str]:
 
 
 def test_daily_checks_pass_on_a_healthy_lab_and_change_nothing(lab: LabHandle) -> None:
-    before = resource_versions(lab)  # the `lab` fixture waited until the lab proposed its first output
+    # batching again too: an earlier test's healed fault may have paused batches, and the check looks back 15 s
+    assert wait_until_steady(lab.lab, batching=True), "the lab did not batch again within 90 s"
+    before = resource_versions(lab)
     result = run_cli("daily-checks", "-i", "local", env_extra=lab.env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert resource_versions(lab) == before

@@ -57,6 +57,13 @@ def age(incidents_dir: Path, incident_id: str, minutes: int) -> None:
                                                 for e in lines))
 
 
+def update_outcomes(incident_id: str) -> list[str]:
+    """The outcomes, sorted, of every status-update run of the incident in `jeju-play history`."""
+    history = json.loads(run_cli("history", "--json").stdout)
+    return sorted(r["outcome"] for r in history if r.get("incident_id") == incident_id
+                  and r["playbook"] == "playbooks/comms/status-update.yml")
+
+
 def test_an_open_incident_gets_its_update_by_hand_and_from_serve_when_due(lab: LabHandle, tmp_path: Path) -> None:
     reset_double(lab)
     incident_id = open_rpc_down_incident(lab)
@@ -90,16 +97,16 @@ def test_an_open_incident_gets_its_update_by_hand_and_from_serve_when_due(lab: L
     with running_serve("local", state=tmp_path / "serve") as serve:
         wait_until(lambda: len(captured(lab)) >= opened + 6, "serve's status update delivered", limit=60)
         wait_until(lambda: f"update {incident_id}" in serve.output(), "serve saying it posted the update")
+        # the update is a run of its own: its record says "sent" once it has ended, a moment after the messages
+        wait_until(lambda: update_outcomes(incident_id) == ["checked", "sent", "sent"],
+                   "serve's update recorded as sent", limit=60)
     again = captured(lab)[opened + 3:]
     assert sorted(step(c) for c in again) == [("discord", "post"), ("slack", "post"),
                                               ("statuspage", "PATCH investigating")], again
     after = run_cli("incidents", "update", incident_id, "--due")
     assert f"No update of {incident_id} is due yet." in after.stdout, after.stdout + after.stderr
 
-    history = run_cli("history", "--json")
-    updates = [r for r in json.loads(history.stdout) if r.get("incident_id") == incident_id
-               and r["playbook"] == "playbooks/comms/status-update.yml"]
-    assert sorted(r["outcome"] for r in updates) == ["checked", "sent", "sent"], updates
+    assert update_outcomes(incident_id) == ["checked", "sent", "sent"]
 
     # A run at work keeps the cadence too: the update falls due while the next run of the incident waits at its
     # gate, and goes out without serve (promise: every 15 minutes for P0, whoever is running).
@@ -111,10 +118,8 @@ def test_an_open_incident_gets_its_update_by_hand_and_from_serve_when_due(lab: L
     assert [e["incident"] for e in started] == [incident_id], started
     wait_until(lambda: any(c["service"] == "slack" and f"update ({incident_id})" in c["body"]["text"]
                            for c in captured(lab)[before:]), "the run's status update in Slack", limit=60)
-    wait_until(lambda: sorted(r["outcome"] for r in json.loads(run_cli("history", "--json").stdout)
-                              if r.get("incident_id") == incident_id
-                              and r["playbook"] == "playbooks/comms/status-update.yml") == [
-        "checked", "sent", "sent", "sent"], "the run's update recorded as sent", limit=60)
+    wait_until(lambda: update_outcomes(incident_id) == ["checked", "sent", "sent", "sent"],
+               "the run's update recorded as sent", limit=60)
     assert (record / "artifacts" / f"{incident_id}.updates.log").is_file()
     assert f"No update of {incident_id} is due yet." in run_cli("incidents", "update", incident_id,
                                                                 "--due").stdout

@@ -33,8 +33,10 @@ def batcher_reads(landing: int = 0, l1: dict[str, Any] | None = None, base_fee: 
 
 BATCHER = [
     ("batches land", batcher_reads(landing=2), batcher_triage(), "not_failing"),
-    ("landing wins over everything", batcher_reads(landing=1, l1={}, low=["batcher"]), batcher_triage(),
+    ("landing wins over L1 and fees", batcher_reads(landing=1, l1={}, base_fee=300), batcher_triage(),
      "not_failing"),
+    ("a low batcher is unfunded while batches still land", batcher_reads(landing=2, low=["batcher"]),
+     batcher_triage(), "unfunded"),
     ("L1 does not answer", batcher_reads(l1={"msg": "unreachable"}), batcher_triage(), "l1_down"),
     ("L1 stalled", batcher_reads(l1={"number": 1, "stalled": True}), batcher_triage(), "l1_down"),
     ("unfunded", batcher_reads(low=["batcher"]), batcher_triage(), "unfunded"),

@@ -10,7 +10,12 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.jeju.ops.plugins.filter.daily_checks import daily_checks_grade
 from ansible_collections.jeju.ops.plugins.filter.durations import duration_words
 from ansible_collections.jeju.ops.plugins.filter.handoff import open_runs
-from ansible_collections.jeju.ops.plugins.filter.k8s_triage import k8s_log_pod, k8s_triage_summary
+from ansible_collections.jeju.ops.plugins.filter.k8s_triage import (
+    k8s_log_pod,
+    k8s_log_pods,
+    k8s_triage_components,
+    k8s_triage_summary,
+)
 from ansible_collections.jeju.ops.plugins.filter.low_balance import funding_reached, low_balance_cause
 from ansible_collections.jeju.ops.plugins.filter.revisions import rollback_plan
 from ansible_collections.jeju.ops.plugins.filter.security_breach import security_breach_evidence
@@ -41,14 +46,18 @@ def test_daily_checks_name_the_incident_from_the_catalog() -> None:
     reads = {"balances": {"below_min": ["batcher"], "balances": {"batcher": {"eth": 0.1}}},
              "rpc": {"msg": "refused"}, "l2": {"stalled": False, "number": 5, "age_seconds": 1},
              "batches": {"batches_in_window": 2}, "outputs": {"proposed": True, "age_seconds": 5, "mismatch": False}}
-    components = [{"key": "op_node", "name": "op-node", "ready_pods": 0, "pods": [], "errors": [],
-                   "error_lines": []}]
+    components = [{"key": "op_node", "name": "op-node", "ready_pods": 0, "pods": [], "errors": [], "logs": []},
+                  {"key": "reth", "name": "reth", "ready_pods": 1, "pods": [{"restarts": 2}], "errors": [],
+                   "logs": ["lvl=info msg=ok", 'lvl=eror msg="bad block"', "lvl=warn msg=slow"]}]
     thresholds = {"balance_low_eth": 2, "rpc_latency_ms": 500, "batch_stall_seconds": 15, "output_stall_seconds": 90}
-    graded = {c["id"]: c for c in daily_checks_grade(reads, components, thresholds, CATALOG)}
+    graded = {c["id"]: c for c in daily_checks_grade(reads, components, thresholds, CATALOG, 200)}
     assert not graded["balances"]["ok"] and graded["balances"]["incident"] == "low-balance"
     assert not graded["public_rpc"]["ok"] and graded["public_rpc"]["detail"] == "refused"
     assert graded["l2_blocks"]["ok"] and graded["batches"]["ok"] and graded["outputs"]["ok"]
     assert not graded["pods_op_node"]["ok"] and graded["pods_op_node"]["incident"] == "network-down"
+    assert graded["pods_reth"]["ok"]
+    assert graded["pods_reth"]["detail"] == ('1 of 1 pods ready, restarts 2, 1 error lines in the last 200: '
+                                             'lvl=eror msg="bad block"')
 
 
 def test_open_runs_leave_out_routine_closed_and_other_environments() -> None:
@@ -141,6 +150,24 @@ def test_triage_summary_names_cordoned_nodes_and_a_pod_no_node_takes() -> None:
     assert [p["unschedulable"] for p in summary["pods"]] == [message]
 
 
+def test_triage_components_one_read_a_summary_each_in_order_with_key_and_name() -> None:
+    node, reth = k8s_pod("op-node-1", True, "1"), k8s_pod("reth-1", True, "1")
+    reth["metadata"]["labels"] = {"app.kubernetes.io/name": "reth"}
+    objects = {"Pod": [node, reth]}
+    components = {"reth": "reth", "op_node": "op-node", "op_batcher": "op-batcher"}
+    assert k8s_log_pods(objects["Pod"], list(components.values()), "app.kubernetes.io/name") == [
+        "reth-1", "op-node-1", ""]
+    logs = [{"log": "lvl=eror msg=x\n"}, {"msg": "pod gone"}, {"skipped": True}]
+    states = k8s_triage_components(objects, components, "app.kubernetes.io/name", logs)
+    assert [(s["key"], s["name"], s["log_pod"]) for s in states] == [
+        ("reth", "reth", "reth-1"), ("op_node", "op-node", "op-node-1"), ("op_batcher", "op-batcher", "")]
+    assert states[0]["logs"] == ["lvl=eror msg=x"] and states[0]["ready_pods"] == 1
+    assert states[1]["errors"] == ["logs of op-node-1: pod gone"]
+    assert states[2]["pods"] == [] and not states[2]["deployment"]["found"]
+    with pytest.raises(AnsibleFilterError, match="3 components but 2 log answers"):
+        k8s_triage_components(objects, components, "app.kubernetes.io/name", logs[:2])
+
+
 def test_duration_words() -> None:
     assert [duration_words(v) for v in ("15m", "1h", "2h", "90s", "1d")] == [
         "15 minutes", "1 hour", "2 hours", "90 seconds", "1 day"]
@@ -169,5 +196,5 @@ def test_security_breach_evidence_in_eth() -> None:
 def test_daily_checks_grade_output_age(outputs: dict[str, object], ok: bool) -> None:
     reads = {"outputs": outputs}
     thresholds = {"balance_low_eth": 2, "rpc_latency_ms": 500, "batch_stall_seconds": 15, "output_stall_seconds": 90}
-    graded = {c["id"]: c for c in daily_checks_grade(reads, [], thresholds, CATALOG)}
+    graded = {c["id"]: c for c in daily_checks_grade(reads, [], thresholds, CATALOG, 200)}
     assert graded["outputs"]["ok"] is ok, graded["outputs"]["detail"]

@@ -92,8 +92,9 @@ def dead_url() -> str:
 
 
 def run_playbook(collections: Path, tmp_path: Path, tasks: list[dict], extra_vars: dict | None = None,
-                 check: bool = False) -> subprocess.CompletedProcess[str]:
-    """ansible-playbook on localhost with the venv python; the module is called by its FQCN."""
+                 check: bool = False, env: dict[str, str | None] | None = None) -> subprocess.CompletedProcess[str]:
+    """ansible-playbook on localhost with the venv python; the module is called by its FQCN. env: variables to
+    set for it (None: to unset)."""
     playbook = tmp_path / "play.yml"
     play = {"name": "jeju.ops module test", "hosts": "localhost", "gather_facts": False, "tasks": tasks}
     playbook.write_text(json.dumps([play]))
@@ -105,9 +106,26 @@ def run_playbook(collections: Path, tmp_path: Path, tasks: list[dict], extra_var
         cmd += ["-e", json.dumps(extra_vars)]
     if check:
         cmd.append("--check")
-    env = module_env(collections)
-    env.update(ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default", ANSIBLE_NOCOLOR="1")
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300, check=False)
+    run_env = module_env(collections)
+    run_env.update(ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default", ANSIBLE_NOCOLOR="1")
+    for key, value in (env or {}).items():
+        run_env.pop(key, None)
+        if value is not None:
+            run_env[key] = value
+    return subprocess.run(cmd, capture_output=True, text=True, env=run_env, cwd=ROOT, timeout=300, check=False)
+
+
+def lookup_value(collections: Path, tmp_path: Path, expression: object, check: bool = False):
+    """ansible-playbook (run_playbook) with one task that sets a fact from `expression` (a lookup call in Jinja, or
+    a dictionary of them) and one that keeps it as JSON: (the run, the value; None when the run failed first)."""
+    out = tmp_path / "lookup-value.json"
+    out.unlink(missing_ok=True)
+    tasks = [{"name": "Evaluate the lookup", "ansible.builtin.set_fact": {"lookup_value": expression}},
+             {"name": "Keep its value", "ansible.builtin.copy": {"content": "{{ lookup_value | to_json }}",
+                                                                "dest": str(out), "mode": "0600"},
+              "check_mode": False}]
+    done = run_playbook(collections, tmp_path, tasks, check=check)
+    return done, (json.loads(out.read_text()) if out.exists() else None)
 
 
 def start_module_file(collections: Path, tmp_path: Path, name: str, args: dict) -> subprocess.Popen[str]:

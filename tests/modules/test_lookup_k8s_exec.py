@@ -3,13 +3,12 @@ ansible-playbook against the Kubernetes API double (the same client opens the sa
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import dead_url, run_playbook
+from conftest import dead_url, lookup_value
 
 from jeju_lab.kube_double import Cluster, ThreadedKubeServer, write_kubeconfig
 from jeju_lab.kube_double.resources import POD
@@ -52,14 +51,9 @@ def kubeconfig(tmp_path: Path) -> Iterator[Path]:
 
 def run_commands(collections: Path, tmp_path: Path, kubeconfig: Path, calls: dict[str, str],
                  check: bool = False):
-    out = tmp_path / "exec.json"
-    tasks = [{"name": "Run the commands", "ansible.builtin.set_fact": {"ran": {
+    return lookup_value(collections, tmp_path, {
         label: f"{{{{ lookup('jeju.ops.k8s_exec', {args}, namespace='{NAMESPACE}', kubeconfig='{kubeconfig}') }}}}"
-        for label, args in calls.items()}}},
-        {"name": "Keep them", "ansible.builtin.copy": {"content": "{{ ran | to_json }}", "dest": str(out),
-                                                       "mode": "0600"}, "check_mode": False}]
-    done = run_playbook(collections, tmp_path, tasks, check=check)
-    return done, (json.loads(out.read_text()) if out.exists() else None)
+        for label, args in calls.items()}, check=check)
 
 
 def test_output_exit_codes_a_missing_pod_s_reason_and_no_pod_at_all(collections: Path, tmp_path: Path,

@@ -3,12 +3,11 @@ ansible-playbook against the Kubernetes API double (the same client talks to it 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import dead_url, run_playbook
+from conftest import dead_url, lookup_value
 
 from jeju_lab.kube_double import Cluster, ThreadedKubeServer, write_kubeconfig
 
@@ -35,14 +34,9 @@ def kubeconfig(tmp_path: Path) -> Iterator[Path]:
 
 
 def read_logs(collections: Path, tmp_path: Path, kubeconfig: Path, pods: dict[str, str], lines: int = 2):
-    out = tmp_path / "logs.json"
-    tasks = [{"name": "Read the logs", "ansible.builtin.set_fact": {"logs": {
+    return lookup_value(collections, tmp_path, {
         label: f"{{{{ lookup('jeju.ops.k8s_log', '{pod}', namespace='{NAMESPACE}', tail_lines={lines}, "
-               f"kubeconfig='{kubeconfig}') }}}}" for label, pod in pods.items()}}},
-        {"name": "Keep them", "ansible.builtin.copy": {"content": "{{ logs | to_json }}", "dest": str(out),
-                                                       "mode": "0600"}}]
-    done = run_playbook(collections, tmp_path, tasks)
-    return done, (json.loads(out.read_text()) if out.exists() else None)
+               f"kubeconfig='{kubeconfig}') }}}}" for label, pod in pods.items()})
 
 
 def test_a_pod_s_last_lines_a_missing_pod_s_reason_and_no_pod_at_all(collections: Path, tmp_path: Path,
@@ -66,3 +60,14 @@ def test_a_cluster_that_does_not_answer_fails_the_task_naming_the_pod(collection
     done, logs = read_logs(collections, tmp_path, kubeconfig, {"there": "op-node-1"})
     assert done.returncode == 2 and logs is None
     assert f"pod {NAMESPACE}/op-node-1" in done.stdout, done.stdout
+
+
+def test_several_pods_in_one_query_one_answer_each_in_order(collections: Path, tmp_path: Path,
+                                                            kubeconfig: Path) -> None:
+    done, logs = lookup_value(collections, tmp_path, (
+        f"{{{{ query('jeju.ops.k8s_log', 'op-node-9', '', 'op-node-1', namespace='{NAMESPACE}', tail_lines=1, "
+        f"kubeconfig='{kubeconfig}') }}}}"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    gone, none, there = logs
+    assert "op-node-9" in gone["msg"] and none == {"skipped": True}
+    assert there["log_lines"][0] == 'msg="line 4"' and "line 3" not in there["log"]

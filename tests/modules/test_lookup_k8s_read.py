@@ -3,12 +3,11 @@ a bad moment: a real ansible-playbook against the Kubernetes API double (the sam
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import dead_url, run_playbook
+from conftest import dead_url, lookup_value
 
 from jeju_lab.kube_double import Cluster, ThreadedKubeServer, write_kubeconfig
 from jeju_lab.kube_double.api_faults import ApiFault
@@ -38,14 +37,9 @@ def served() -> Iterator[ThreadedKubeServer]:
 
 
 def read(collections: Path, tmp_path: Path, kubeconfig: Path, reads: str, retries: int = 2):
-    out = tmp_path / "read.json"
-    tasks = [{"name": "Read", "ansible.builtin.set_fact": {"read": (
+    return lookup_value(collections, tmp_path, (
         f"{{{{ lookup('jeju.ops.k8s_read', {reads}, namespace='{NAMESPACE}', retries={retries}, "
-        f"delay_seconds=0.2, kubeconfig='{kubeconfig}') }}}}")}},
-        {"name": "Keep it", "ansible.builtin.copy": {"content": "{{ read | to_json }}", "dest": str(out),
-                                                     "mode": "0600"}}]
-    done = run_playbook(collections, tmp_path, tasks)
-    return done, (json.loads(out.read_text()) if out.exists() else None)
+        f"delay_seconds=0.2, kubeconfig='{kubeconfig}') }}}}"))
 
 
 def names(objects: list[dict]) -> list[str]:

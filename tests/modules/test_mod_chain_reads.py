@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
-from conftest import dead_url
+from conftest import dead_url, run_playbook
 
 from jeju_lab.anvil import AnvilNode, rpc_call
 
@@ -174,3 +175,49 @@ def test_rpc_probe_measures_a_slow_round_again_and_one_burst_is_not_degraded(slo
                       methods=["eth_blockNumber"])
     assert slow["degraded"] is True and [r["degraded"] for r in slow["rounds"]] == [True, True]
     assert run_module("rpc_probe", url=url, rounds=0)["msg"] == "samples, concurrency and rounds must be at least 1"
+
+
+# -- jeju.ops.chain_reads: several reads in one task, at once ------------------------------------------------
+def _chain_reads(collections, tmp_path, reads, check=False):
+    """One jeju.ops.chain_reads task under ansible-playbook; (the run, its registered result or None)."""
+    out = tmp_path / "chain-reads.json"
+    out.unlink(missing_ok=True)
+    tasks = [{"name": "Read at once", "jeju.ops.chain_reads": {"reads": reads}, "register": "reads",
+              "ignore_errors": True},
+             {"name": "Keep the result", "ansible.builtin.copy": {"content": "{{ reads | to_json }}",
+                                                                 "dest": str(out), "mode": "0600"},
+              "check_mode": False}]
+    done = run_playbook(collections, tmp_path, tasks, check=check)
+    return done, (json.loads(out.read_text()) if out.exists() else None)
+
+
+def test_chain_reads_returns_each_read_under_its_name_and_a_dead_endpoint_fails_only_its_own(
+        anvil, collections, tmp_path):
+    dead = dead_url()
+    before = int(str(rpc_call(anvil.url, "eth_blockNumber")), 16)
+    done, result = _chain_reads(collections, tmp_path, {
+        "head": {"module": "chain_head", "args": {"rpc_urls": [anvil.url], "expect_chain_id": 31337}},
+        "balance": {"module": "account_balance", "args": {
+            "rpc_urls": [anvil.url], "accounts": {"who": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"},
+            "min_balance_eth": 1}},
+        "gone": {"module": "chain_head", "args": {"rpc_urls": [dead]}},
+    }, check=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not result.get("failed") and result["failed_reads"] == ["gone"]
+    reads = result["results"]
+    after = int(str(rpc_call(anvil.url, "eth_blockNumber")), 16)
+    assert reads["head"]["chain_id"] == 31337 and before <= reads["head"]["number"] <= after
+    assert reads["balance"]["balances"]["who"]["eth"] > 1 and reads["balance"]["below_min"] == []
+    assert reads["gone"]["failed"] and "unreachable" in reads["gone"]["msg"]
+    assert set(result["seconds"]) == {"head", "balance", "gone"}
+
+
+def test_chain_reads_names_the_read_whose_arguments_are_wrong_and_reads_nothing(collections, tmp_path):
+    done, result = _chain_reads(collections, tmp_path, {
+        "head": {"module": "chain_head", "args": {"rpc_urls": [dead_url()], "stalled_afterr": 5}},
+        "pay": {"module": "fund_account", "args": {}},
+    })
+    assert result["failed"] and "results" not in result
+    assert "reads.head (chain_head)" in done.stdout  # the failed task says which read is wrong
+    assert "reads.head (chain_head): " in result["msg"] and "stalled_afterr" in result["msg"]
+    assert "reads.pay: module 'fund_account' is not a chain read" in result["msg"]

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import LabHandle, kube, listening_addresses
+from tests.support import LabHandle, kube, listening_addresses, on_primary_l1
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 LIMIT_SECONDS = 60.0  # every lab-speed alert below fires well within this
@@ -64,6 +64,7 @@ def test_prometheus_scrapes_every_lab_target(lab: LabHandle) -> None:
 def test_l1_rpc_down_fires_no_new_blocks_and_heals(lab: LabHandle) -> None:
     # An earlier test's stall (or a drill's lab restart) may still be resolving in Alertmanager: wait it out.
     wait_for(lambda: "JejuNoNewBlocks" not in firing(lab), "JejuNoNewBlocks not firing before the fault")
+    on_primary_l1(lab)
     lab.lab.break_fault("l1-rpc-down")
     took = wait_for(lambda: "JejuNoNewBlocks" in firing(lab), "JejuNoNewBlocks firing in Alertmanager")
     alert = firing(lab)["JejuNoNewBlocks"]
